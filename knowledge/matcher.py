@@ -1,0 +1,258 @@
+"""Find the topic a question is about, in two pure steps: score() ranks, decide() chooses.
+
+Signals, each in [0, 1], computed per topic over its question variants, title and keywords:
+- coverage: how much of the question (weighted by rarity, idf) the topic's words account for;
+- overlap:  the best single variant's weighted Dice overlap with the question;
+- fuzzy:    rapidfuzz token_sort_ratio against the best variant in the question's language,
+            computed on the token strings (stems, Chinese bigrams) so spelling and word order matter less;
+- keyword:  the topic's keywords and synonyms found in the question.
+Words the knowledge base has never seen are corrected to the nearest known word when they are
+close (a typo), and otherwise count against every topic: that is what makes off-topic
+questions fall back instead of landing on the nearest topic.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from knowledge.kb import LANGS, KnowledgeBase, Topic
+from knowledge.text import STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number the decision depends on, in one place (tuned on ../shared/eval/dev.jsonl)."""
+
+    answer: float = 0.40  # below this nothing is answered
+    suggest: float = 0.28  # between suggest and answer: "did you mean"; below: fallback
+    margin: float = 0.04  # top two closer than this: "did you mean" instead of guessing
+    suggest_ratio: float = 0.80  # a topic offered beside the top one must score at least this share of it
+    max_suggestions: int = 3
+
+
+THRESHOLDS = Thresholds()
+ANSWERABLE = ("answer", "flow")  # kinds that can be offered in "did you mean" (a flow: its trigger phrases)
+WEIGHTS = {"coverage": 0.35, "overlap": 0.25, "fuzzy": 0.20, "keyword": 0.20}
+FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token stage's ranking
+COMMON_POSTINGS = 60  # a token in more variants than this is "common" (see score)
+TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
+
+
+@dataclass(frozen=True)
+class Candidate:
+    topic: str
+    score: float
+    kind: str = "answer"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # answer | suggest | fallback
+    topic: str | None
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    out_of_scope: bool = False  # the best match is a topic we know we must not answer
+
+
+@dataclass(frozen=True)
+class _Variant:
+    topic: str
+    lang: str
+    tokens: frozenset[str]
+    weight: float  # sum of idf of its tokens
+    joined: str  # its tokens as one string for rapidfuzz
+
+
+class Matcher:
+    def __init__(self, kb: KnowledgeBase, extra: list[Topic] = (), fold: dict[str, str] | None = None):
+        """extra: more topic-like entries (procedures' trigger phrases); fold: entry id -> topic id whose
+        score it lends instead of competing with it (a procedure and the topic it belongs to are one answer)."""
+        self.kb = kb
+        entries = [*kb.topics.values(), *extra]
+        self.kinds = {t.id: t.kind for t in entries}
+        self.fold = {k: v for k, v in (fold or {}).items() if v in self.kinds}
+        topic_tokens: dict[str, set[str]] = defaultdict(set)
+        raw_variants: list[tuple[str, str, list[str]]] = []
+        self.vocabulary: dict[str, str] = {}  # known Latin word -> its stem, for typo correction
+        for topic in entries:
+            for lang in LANGS:
+                texts = list(topic.questions[lang]) + [topic.title[lang]]
+                for text in texts:
+                    norm = normalize(text)
+                    toks = tokens(norm)
+                    raw_variants.append((topic.id, lang, toks))
+                    topic_tokens[topic.id].update(toks)
+                    self._learn_words(norm)
+                for kw in topic.keywords[lang]:
+                    norm = normalize(kw)
+                    topic_tokens[topic.id].update(tokens(norm))
+                    self._learn_words(norm)
+        n = len(entries)
+        df: dict[str, int] = defaultdict(int)
+        for toks in topic_tokens.values():
+            for tok in toks:
+                df[tok] += 1
+        self.idf = {tok: math.log(1 + n / count) * (0.5 if tok.startswith("u:") else 1.0) for tok, count in df.items()}
+        self.unknown_idf = math.log(1 + n / 3)  # unknown words count against every topic, but as filler
+        self.topic_postings: dict[str, tuple[str, ...]] = defaultdict(tuple)
+        for tid, toks in topic_tokens.items():
+            for tok in toks:
+                self.topic_postings[tok] += (tid,)
+        self.variants: list[_Variant] = []
+        self.postings: dict[str, list[int]] = defaultdict(list)  # token -> indexes of variants holding it
+        self.fuzzy_choices: dict[tuple[str, str], list[str]] = defaultdict(list)  # (topic, lang) -> token strings
+        for tid, lang, toks in raw_variants:
+            uniq = frozenset(toks)
+            for tok in uniq:
+                self.postings[tok].append(len(self.variants))
+            joined = " ".join(sorted(uniq))
+            self.variants.append(_Variant(tid, lang, uniq, sum(self.idf[t] for t in uniq), joined))
+            self.fuzzy_choices[(tid, lang)].append(joined)
+            if has_cjk(joined) and lang != "zh":
+                self.fuzzy_choices[(tid, "zh")].append(joined)
+        self.keywords = self._keyword_index(entries)
+        self._known_words = list(self.vocabulary)
+
+    def _learn_words(self, norm: str) -> None:
+        for word in latin_words(norm):
+            if word not in STOPWORDS:
+                self.vocabulary.setdefault(word, stem(word))
+
+    @staticmethod
+    def _keyword_index(entries: list[Topic]) -> dict[str, list[tuple[str, str, bool, float]]]:
+        """anchor -> (normalised keyword, topic, is Chinese, weight); a keyword many topics share weighs little.
+        The anchor (a Chinese keyword's first character, a Latin one's first word) lets a question look up
+        only the keywords that could occur in it."""
+        owners: dict[str, set[str]] = defaultdict(set)
+        for topic in entries:
+            for lang in LANGS:
+                for kw in topic.keywords[lang]:
+                    norm = normalize(kw)
+                    if norm:
+                        owners[norm].add(topic.id)
+        index: dict[str, list[tuple[str, str, bool, float]]] = defaultdict(list)
+        for norm, tids in owners.items():
+            cjk = has_cjk(norm)
+            anchor = norm[0] if cjk else norm.split()[0]
+            for tid in sorted(tids):
+                index[anchor].append((norm, tid, cjk, 1.0 / len(tids)))
+        return dict(index)
+
+    @lru_cache(maxsize=4096)
+    def _correct(self, word: str) -> str | None:
+        """The known word a misspelt one stands for, or None."""
+        if len(word) < 4 or word.isdigit():
+            return None
+        found = process.extractOne(word, self._known_words, scorer=Levenshtein.normalized_similarity,
+                                   score_cutoff=TYPO_CUTOFF / 100)
+        return self.vocabulary[found[0]] if found else None
+
+    def query_tokens(self, norm: str) -> list[str]:
+        out = []
+        for tok in tokens(norm):
+            if tok not in self.idf and not tok.startswith("u:") and not has_cjk(tok):
+                fixed = None
+                for word in latin_words(norm):  # find the surface word behind this stem
+                    if stem(word) == tok:
+                        fixed = self._correct(word)
+                        break
+                tok = fixed or tok
+            out.append(tok)
+        return out
+
+    def score(self, text: str, lang: str | None = None) -> list[Candidate]:
+        """Every topic with any evidence, best first. Pure: the same text always ranks the same."""
+        norm = normalize(text)
+        qtoks = frozenset(self.query_tokens(norm))
+        if not qtoks:
+            return []
+        weights = {t: self.idf.get(t, self.unknown_idf) for t in qtoks}
+        qweight = sum(weights.values())
+        token_stage: dict[str, float] = defaultdict(float)
+        for tok, w in weights.items():
+            for tid in self.topic_postings.get(tok, ()):
+                token_stage[tid] += w / qweight
+        # Rare words find the variants; common words (社保, social) only add to variants already found,
+        # which spares walking their long posting lists and changes no ranking that matters.
+        common: dict[int, float] = defaultdict(float)
+        frequent = []
+        for tok, w in weights.items():
+            postings = self.postings.get(tok, ())
+            if len(postings) > COMMON_POSTINGS and len(weights) > 1 and w < max(weights.values()):
+                frequent.append((tok, w))
+                continue
+            for index in postings:
+                common[index] += w
+        for index in common:
+            held = self.variants[index].tokens
+            for tok, w in frequent:
+                if tok in held:
+                    common[index] += w
+        overlap: dict[str, float] = defaultdict(float)
+        for index, shared in common.items():
+            v = self.variants[index]
+            dice = 2 * shared / (qweight + v.weight)
+            if dice > overlap[v.topic]:
+                overlap[v.topic] = dice
+        keyword: dict[str, float] = defaultdict(float)
+        padded = f" {norm} "
+        anchors = set(norm.split()) | set(norm)
+        for anchor in anchors:
+            for kw, tid, cjk, weight in self.keywords.get(anchor, ()):
+                if (kw in norm) if cjk else (f" {kw} " in padded):
+                    keyword[tid] += weight
+        pool = sorted(token_stage, key=lambda t: token_stage[t] + overlap.get(t, 0.0), reverse=True)[:FUZZY_POOL]
+        pool = set(pool) | {t for t in keyword if token_stage.get(t, 0.0) >= 0.2}
+        joined = " ".join(sorted(qtoks))
+        scored = []
+        for tid in pool:
+            choices = self.fuzzy_choices.get((tid, lang or "en"), ())
+            if lang is None:
+                choices = [c for l in LANGS for c in self.fuzzy_choices.get((tid, l), ())]
+            # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
+            best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
+            fz = best[1] / 100 if best else 0.0
+            total = (
+                WEIGHTS["coverage"] * token_stage.get(tid, 0.0)
+                + WEIGHTS["overlap"] * overlap.get(tid, 0.0)
+                + WEIGHTS["fuzzy"] * fz
+                + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
+            )
+            scored.append(Candidate(tid, round(total, 4), self.kinds[tid]))
+        best: dict[str, Candidate] = {}
+        for c in scored:
+            target = self.fold.get(c.topic, c.topic)
+            if target not in best or c.score > best[target].score:
+                best[target] = Candidate(target, c.score, self.kinds[target])
+        ranked = sorted(best.values(), key=lambda c: (-c.score, c.topic))
+        return ranked
+
+
+def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS) -> Decision:
+    """Answer, "did you mean", or fall back. Pure, and the only place thresholds are read."""
+    shown = tuple(candidates[:3])
+    if not candidates or candidates[0].score < thresholds.suggest:
+        return Decision("fallback", None, candidates[0].score if candidates else 0.0, shown)
+    top = candidates[0]
+    if top.kind == "out_of_scope":
+        return Decision("fallback", None, top.score, shown, out_of_scope=True)
+    offer = tuple(
+        c for c in candidates if c.kind in ANSWERABLE and c.score >= top.score * thresholds.suggest_ratio
+    )[: thresholds.max_suggestions]
+    if top.score >= thresholds.answer:
+        runner_up = candidates[1] if len(candidates) > 1 else None
+        too_close = (
+            top.kind in ANSWERABLE and runner_up is not None and runner_up.kind in ANSWERABLE
+            and top.score - runner_up.score < thresholds.margin
+        )
+        if not too_close:
+            return Decision("answer", top.topic, top.score, shown)
+        return Decision("suggest", None, top.score, offer)
+    if top.kind in ANSWERABLE:
+        return Decision("suggest", None, top.score, offer)
+    return Decision("fallback", None, top.score, shown)

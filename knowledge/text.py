@@ -1,0 +1,101 @@
+"""Text normalisation and tokens, the same for the knowledge base and for what users type.
+
+Both sides go through the same functions, so a rule here (full width, Traditional
+characters, accents, a typo-tolerant stem) helps matching without touching content.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+_NOT_WORD = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff]+")
+_SPACES = re.compile(r"\s+")
+
+# Characters that carry no meaning of their own in a question; they split CJK runs
+# so that bigrams never straddle them ("要准备" gives 准备, not 要准).
+_ZH_STOP = set("的了吗吗呢吧啊呀嘛么我你您他她它们是在有要想请问和与及或都也就还这那个一些哪里什么怎么如何为何可以能够会该应当需要去把被让给对")
+# Kept short on purpose: question words (when, how, where, cuándo, cómo) stay, they tell topics apart.
+_STOP = {
+    "en": set(
+        "a an the i im i'm me my mine we our us you your he she it its they them their is are was were be been being am "
+        "do does did doing done to of in on at by for with from and or but so if then than that this these those there "
+        "please pls just really actually anyway also still yet any some about into up out "
+        "would could should will shall may might must have has had get got u ur ok okay".split()
+    ),
+    "es": set(
+        "el la los las un una unos unas de del al a en y o u e que se su sus mi mis tu tus yo me te le les lo nos es son "
+        "esta este esto estos estas ese esa eso por para con sin sobre hay ya muy mas pero si no tengo tiene tienen "
+        "he ha han favor porfa puedo puede pueden quiero quisiera necesito debo hacer hago".split()
+    ),
+}
+STOPWORDS = _STOP["en"] | _STOP["es"]
+
+# Suffixes stripped so that registration/register/registro and pagar/pago meet; applied the
+# same way to content and questions, so crudeness costs little and gains recall.
+_SUFFIXES = sorted(
+    "ations ation ciones cion ing ings edly ed es s mente ando iendo ados adas idos idas ado ada ido ida ar er ir "
+    "os as ment ments ly ies y al ales a o e".split(),
+    key=len,
+    reverse=True,
+)
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    import zhconv  # imported on first Chinese text: keeps English and Spanish start-up fast
+
+    return lambda s: zhconv.convert(s, "zh-cn")
+
+
+def has_cjk(text: str) -> bool:
+    return CJK.search(text) is not None
+
+
+def fold(text: str) -> str:
+    """Case, width, accents and Traditional Chinese folded away; punctuation kept."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if has_cjk(text):
+        text = _to_simplified()(text)
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFD", text)
+        text = unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    return text
+
+
+def normalize(text: str) -> str:
+    """fold() plus punctuation to single spaces: the form every comparison uses."""
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text).replace("_", " "))).strip()
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    if word.isdigit() or len(word) <= 3:
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def latin_words(normalized: str) -> list[str]:
+    return _LATIN_WORD.findall(normalized)
+
+
+def tokens(normalized: str) -> list[str]:
+    """Stemmed Latin words (no stop words) and Chinese bigrams, with single characters as 'u:' tokens."""
+    out: list[str] = [stem(w) for w in _LATIN_WORD.findall(normalized) if w not in STOPWORDS]
+    for run in _CJK_RUN.findall(normalized):
+        piece = []
+        for ch in run + "的":  # the sentinel flushes the last piece
+            if ch in _ZH_STOP:
+                if piece:
+                    out.extend("u:" + c for c in piece)
+                    out.extend(a + b for a, b in zip(piece, piece[1:]))
+                    piece = []
+            else:
+                piece.append(ch)
+    return out
