@@ -1,0 +1,252 @@
+"""Find and mask personal numbers in free text before it is stored or logged.
+
+Pure module, standard library only.  Four kinds are found:
+
+``id``     Chinese resident ID: 18 characters (17 digits, then a digit or X/x),
+           written solid or grouped 6-8-4 (``110105 19491231 002X``); and old
+           15-digit IDs.  ``valid`` means the ISO 7064 MOD 11-2 check character
+           matches AND positions 7-14 are a plausible birth date (a real date,
+           1900 to today; for 15-digit IDs positions 7-12 read as 19YYMMDD, and
+           there is no check character).  Every ID-shaped token is masked, valid
+           or not: a mistyped ID is still personal.
+``phone``  Chinese mobile: 11 digits starting 1[3-9], written solid, 3-4-4 or
+           3-8 with spaces or dashes, optionally after +86 / 0086 / 86 / (+86).
+           ``valid`` is always True (the shape is the check).
+``card``   bank card: any other 16-19 digit number, solid or grouped in fours
+           (``6222 0212 3456 7890 123``).  ``valid`` means the Luhn check holds;
+           Luhn-invalid ones are masked all the same.  An 18-character token
+           grouped in fours is an ID if it ends in X or is a fully valid ID,
+           otherwise a card.
+``email``  an e-mail address: letters, digits and ``._%+-``, an @ (or ＠), a
+           domain with a dot and a final part of 2+ letters (``valid`` always
+           True).  Digits inside an address (QQ mail: ``13812345678@qq.com``)
+           belong to the address, not to a phone.
+
+Masked format (what :func:`mask` writes in place of the whole match, prefix
+and separators included)::
+
+    [ID:***123X]      ID: the last 4 characters, X upper-cased
+    [PHONE:***5678]   phone: the last 4 digits
+    [CARD:***0123]    card: the last 4 digits
+    [EMAIL]           e-mail: nothing is kept
+
+Kept characters are always written as ASCII, even when the user typed
+full-width digits (``１３８…``).  Masked text contains no match, so
+``mask(mask(t)) == mask(t)``.
+
+Full-width digits, plus, X, @ and dot and the common Unicode spaces/dashes are
+recognised; numbers are found next to Chinese characters with no space.
+Ordinary numbers (years, article numbers, amounts, dates, "30 days", short
+codes, decimals) are left alone: only digit runs with no digit directly on
+either side count (a number with a decimal point next to it is not personal).
+Digit runs longer than 19 are not masked (no kind fits them).
+
+Speed: no pattern can backtrack badly.  Numbers are looked for only around
+runs of 11+ digits (found by a pattern the regex engine scans quickly), and
+with bounded repetitions; e-mail addresses are looked for only from an "@".
+A 2,000-character message masks in well under a millisecond, and 200,000
+characters of adversarial text in tens of milliseconds.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from operator import mul
+
+__all__ = ["Found", "find", "mask", "contains_personal", "id_checksum_ok", "luhn_ok"]
+
+KINDS = ("id", "phone", "card", "email")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One personal number in a text: ``text[start:end]`` is the whole match."""
+
+    kind: str  # "id" | "phone" | "card" | "email"
+    start: int
+    end: int
+    valid: bool
+
+
+# --- character classes (ASCII and full-width) --------------------------------
+_SEPARATORS = " -\u00a0\u2009\u202f\u3000\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d"
+_D = "[0-9\uff10-\uff19]"  # a digit
+_S = f"[{re.escape(_SEPARATORS)}]"  # one separator inside a number
+_X = "[Xx\uff38\uff58]"
+_DX = "[0-9\uff10-\uff19Xx\uff38\uff58]"  # last character of an ID
+_DOT = "[.\uff0e]"
+_LEFT = f"(?<!{_D})(?<!{_D}{_DOT})"  # no digit (or decimal point) just before
+_RIGHT = f"(?!{_D})(?!{_DOT}{_D})"  # no digit (or decimal part) just after
+_ALPHA = "A-Za-z\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width letters
+_W = f"{_ALPHA}0-9\uff10-\uff19"  # ... and digits
+
+# E-mail: found from each "@", the domain by a pattern anchored there, the local
+# part by walking left (so the search never restarts inside a long word).
+_DOMAIN_RE = re.compile(f"[@\uff20][{_W}\\-]+(?:{_DOT}[{_W}\\-]+)*{_DOT}[{_ALPHA}]{{2,}}")
+_LOCAL = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
+    + "".join(map(chr, (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))))
+)
+
+_PHONE = (
+    f"(?P<phone>"
+    f"(?:\\(\\s?(?:[+\uff0b]|[0\uff10]{{2}})\\s?[8\uff18][6\uff16]\\s?\\){_S}?"  # (+86)
+    f"|(?:[+\uff0b]\\s?|[0\uff10]{{2}})?[8\uff18][6\uff16]{_S}?)?"  # +86 / 0086 / 86
+    f"[1\uff11][3-9\uff13-\uff19]{_D}{_S}?{_D}{{4}}{_S}?{_D}{{4}})"
+)
+_LONG = (
+    f"(?P<solid>{_D}{{17}}{_X}|{_D}{{15,19}})"
+    f"|(?P<g684>{_D}{{6}}{_S}{_D}{{8}}{_S}{_D}{{3}}{_DX})"
+    f"|(?P<g4>{_D}{{4}}(?:{_S}{_D}{{4}}){{3}}(?:{_S}{_D}{_DX}|{_S}{_D}{{1,3}})?)"
+)
+# Phone first: "0086 13812345678" written solid is 15 digits, but no ID starts "00".
+_NUMBER_RE = re.compile(f"{_LEFT}(?:{_PHONE}|{_LONG}){_RIGHT}")
+
+# Every number kind holds 11 digits in a row with at most one separator between
+# two of them.  Such runs are found fast (the pattern starts with a character
+# class, so the engine skips other text quickly); the full pattern then runs
+# only in a small window around each: _BEFORE characters to the left for a
+# "( +86 ) " prefix, _AFTER to the right for a closing X and the boundary check.
+_RUN_RE = re.compile(f"{_D}(?:{_S}?{_D}){{10,}}")
+_BEFORE, _AFTER = 12, 4
+
+_NORM = str.maketrans(
+    {
+        **{0xFF10 + i: str(i) for i in range(10)},
+        **{ord(c): None for c in _SEPARATORS},
+        "\uff38": "X",
+        "\uff58": "X",
+        "x": "X",
+    }
+)
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_ZERO = 48 * sum(_ID_WEIGHTS)
+_LUHN_DOUBLE = {48 + d: (2 * d if d < 5 else 2 * d - 9) for d in range(10)}  # by byte value
+
+
+def _chars(s: str) -> str:
+    """``s`` in ASCII with separators dropped and X upper-cased."""
+    if s.isascii() and s.isdigit():
+        return s
+    return s.translate(_NORM)
+
+
+def _digits(s: str) -> bool:
+    return s.isascii() and s.isdigit()
+
+
+def id_checksum_ok(s: str) -> bool:
+    """True if ``s`` is 17 digits plus the right ISO 7064 MOD 11-2 check character.
+
+    Full-width digits, lower-case x and separators (spaces, dashes) are accepted.
+    The birth date is not checked here.
+    """
+    c = _chars(s)
+    if len(c) != 18 or not _digits(c[:17]):
+        return False
+    total = sum(map(mul, _ID_WEIGHTS, c[:17].encode())) - _ID_ZERO  # ord("0") is 48
+    return _ID_CHECK[total % 11] == c[17]
+
+
+def luhn_ok(digits: str) -> bool:
+    """True if ``digits`` (spaces, dashes and full-width digits allowed) pass Luhn."""
+    c = _chars(digits)
+    if len(c) < 2 or not _digits(c):
+        return False
+    b = c[::-1].encode()  # rightmost digit first; ord("0") is 48
+    total = sum(b[0::2]) - 48 * len(b[0::2]) + sum(_LUHN_DOUBLE[d] for d in b[1::2])
+    return total % 10 == 0
+
+
+def _birth_date_ok(yyyymmdd: str, today: date) -> bool:
+    try:
+        born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return date(1900, 1, 1) <= born <= today
+
+
+def _id_valid(c: str, today: date) -> bool:
+    if len(c) == 15:
+        return _birth_date_ok("19" + c[6:12], today)
+    return _birth_date_ok(c[6:14], today) and id_checksum_ok(c)
+
+
+def _classify(m: re.Match, today: date) -> tuple[Found, str]:
+    """The match as a Found, and the characters a mask keeps (the last 4)."""
+    start, end = m.span()
+    c = _chars(m.group())
+    if m.lastgroup == "phone":
+        return Found("phone", start, end, True), c[-4:]
+    if len(c) == 18 and m.lastgroup == "g4" and c[17] != "X" and not _id_valid(c, today):
+        return Found("card", start, end, luhn_ok(c)), c[-4:]  # 4-4-4-4-2: a card unless a real ID
+    if len(c) == 15 or len(c) == 18:
+        return Found("id", start, end, _id_valid(c, today)), c[-4:]
+    return Found("card", start, end, luhn_ok(c)), c[-4:]
+
+
+def _emails(text: str) -> list[tuple[int, int]]:
+    spans = []
+    floor = 0  # the local part never reaches back into the previous address
+    for m in _DOMAIN_RE.finditer(text):
+        at = m.start()
+        i = at
+        while i > floor and text[i - 1] in _LOCAL:
+            i -= 1
+        if i < at:
+            spans.append((i, m.end()))
+            floor = m.end()
+    return spans
+
+
+def _scan(text: str) -> list[tuple[Found, str]]:
+    """Every personal number with the characters its mask keeps, in order."""
+    found: list[tuple[Found, str]] = []
+    if not text:
+        return found
+    emails = _emails(text) if ("@" in text or "\uff20" in text) else []
+    scan = text
+    if emails:  # numbers are looked for around, never inside, an address: as in mask()'s output
+        parts, pos = [], 0
+        for s, t in emails:
+            parts += [text[pos:s], "\0" * (t - s)]
+            pos = t
+        scan = "".join(parts) + text[pos:]
+        found = [(Found("email", s, t, True), "") for s, t in emails]
+    n, done, today = len(scan), 0, date.today()  # done: where the last number ended
+    for run in _RUN_RE.finditer(scan):
+        lo = max(run.start() - _BEFORE, done)
+        for m in _NUMBER_RE.finditer(scan, lo, min(n, run.end() + _AFTER)):
+            if m.start() >= done:
+                found.append(_classify(m, today))
+                done = m.end()
+    if emails:
+        found.sort(key=lambda f: f[0].start)
+    return found
+
+
+def find(text: str) -> list[Found]:
+    """Every personal number in ``text``, in order, never overlapping."""
+    return [f for f, _ in _scan(text)]
+
+
+def mask(text: str) -> str:
+    """``text`` with every personal number replaced by its tag (see the module doc)."""
+    found = _scan(text)
+    if not found:
+        return text
+    out: list[str] = []
+    pos = 0
+    for f, keep in found:
+        out.append(text[pos : f.start])
+        out.append(f"[{f.kind.upper()}:***{keep}]" if keep else "[EMAIL]")
+        pos = f.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def contains_personal(text: str) -> bool:
+    """True if the user typed an ID, phone, card number or e-mail address."""
+    return bool(_scan(text))
