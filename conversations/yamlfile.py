@@ -1,0 +1,76 @@
+"""Read one YAML file for a curator: its data, where each field sits, and what is broken.
+
+PyYAML silently keeps the last of two equal keys, which would hide a duplicated step id,
+so the node tree is walked once to find duplicates and to note each field's line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_PARENT = re.compile(r"(\.[^.\[]+|\[\d+\]|^[^.\[]+)$")  # the last ".key" or "[n]" of a path
+
+
+@dataclass(frozen=True)
+class Document:
+    data: Any = None
+    lines: dict[str, int] = field(default_factory=dict)  # "steps.route.text.en" -> 1-based line
+    problems: tuple[tuple[str, str], ...] = ()  # (field path, message); "" is the whole file
+
+
+def read_yaml(path: Path) -> Document:
+    """Never raises for bad content: a broken file comes back as problems."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return Document(problems=(("", f"cannot read the file: {err}"),))
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        return Document(problems=(("", _describe(err)),))
+    lines: dict[str, int] = {}
+    problems: list[tuple[str, str]] = []
+    if node is not None:
+        _walk(node, "", lines, problems)
+    return Document(data, lines, tuple(problems))
+
+
+def line_of(doc: Document, path: str) -> int | None:
+    """The line of a field, or of its nearest parent that has one."""
+    while path:
+        if path in doc.lines:
+            return doc.lines[path]
+        path = _PARENT.sub("", path)
+    return None
+
+
+def _walk(node: yaml.Node, path: str, lines: dict[str, int], problems: list) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                what = "step id" if path == "steps" else "key"
+                problems.append((child, f"duplicate {what} '{key}' (line {key_node.start_mark.line + 1})"))
+                continue
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _walk(value_node, child, lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = f"{path}[{index}]"
+            lines[child] = item.start_mark.line + 1
+            _walk(item, child, lines, problems)
+
+
+def _describe(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"broken YAML{where}: {problem}"
