@@ -1,0 +1,1 @@
+"""Thin adapters: each turns its own events into Messages and Replies into its own output."""

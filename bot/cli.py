@@ -1,0 +1,128 @@
+"""The `socialbot` command. Each subcommand is a few lines over the modules that do the work."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+COMMANDS = {
+    "chat": "chat in the terminal (the default when TELEGRAM_BOT_TOKEN is unset)",
+    "ask": "ask one question and print the answer",
+    "batch": "JSON Lines in, one JSON reply line out per request (the protocol every check uses)",
+    "telegram": "run the Telegram bot (the default when TELEGRAM_BOT_TOKEN is set)",
+    "kb": "knowledge base tools: `kb check` validates topics and procedures",
+    "flows": "procedure tools: `flows list`, `flows diagram NAME` (Mermaid)",
+    "report": "what users asked that the bot could not answer, and their feedback",
+    "db": "database tools: `db backup PATH`",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="socialbot", description="A trilingual social security assistant.")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    for name, text in COMMANDS.items():
+        sub.add_parser(name, help=text, description=text)
+    p = sub.choices
+    p["chat"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    p["ask"].add_argument("question")
+    p["ask"].add_argument("--lang", choices=["en", "es", "zh"], help="the language hint")
+    p["ask"].add_argument("--json", action="store_true", help="print the reply as a batch JSON line")
+    p["batch"].add_argument("--db", help="database file (default: a fresh in-memory database)")
+    p["telegram"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    kb = p["kb"].add_subparsers(dest="action", metavar="ACTION", required=True)
+    kb.add_parser("check", help="validate every topic and procedure; exit 1 on any problem")
+    flows = p["flows"].add_subparsers(dest="action", metavar="ACTION", required=True)
+    flows.add_parser("list", help="list the procedures")
+    diagram = flows.add_parser("diagram", help="print a procedure as a Mermaid state diagram")
+    diagram.add_argument("name")
+    diagram.add_argument("--lang", default="en", choices=["en", "es", "zh"])
+    p["report"].add_argument("--since", type=int, default=None, metavar="DAYS")
+    p["report"].add_argument("--lang", choices=["en", "es", "zh"])
+    p["report"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    db = p["db"].add_subparsers(dest="action", metavar="ACTION", required=True)
+    backup = db.add_parser("backup", help="copy the database while the bot runs (SQLite online backup)")
+    backup.add_argument("path")
+    backup.add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    return ap
+
+
+def _store(path: str | None, memory: bool = False):
+    from bot.store import Store
+
+    return Store(memory=True) if memory else Store(path or os.environ.get("SOCIALBOT_DB") or None)
+
+
+def _dialogue(store):
+    from bot.dialogue import Dialogue
+
+    return Dialogue(store)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("SOCIALBOT_LOG", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = args.command or ("telegram" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat")
+    if command == "batch":
+        from bot.channels import batch
+
+        # Replies must be UTF-8 whatever the locale says; a broken byte on stdin must not end the run.
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+        sys.stdout.reconfigure(encoding="utf-8")
+        batch.run(_dialogue(_store(args.db, memory=not args.db)), sys.stdin, sys.stdout)
+        return 0
+    if command == "chat":
+        from bot.channels import console
+
+        console.run(_dialogue(_store(getattr(args, "db", None))), sys.stdin, sys.stdout,
+                    interactive=sys.stdin.isatty())
+        return 0
+    if command == "ask":
+        from bot.channels.console import draw
+        from bot.messages import Message
+
+        reply = _dialogue(_store(None, memory=True)).handle(Message("cli", args.question, lang_hint=args.lang))
+        print(json.dumps(reply.to_json(), ensure_ascii=False) if args.json else draw(reply))
+        return 0
+    if command == "telegram":
+        from bot.channels.telegram import run_from_env
+
+        return run_from_env(getattr(args, "db", None))
+    if command == "kb":
+        from bot.checks import check_all
+
+        problems = check_all()
+        for line in problems:
+            print(line)
+        print(f"{len(problems)} problem(s)" if problems else "knowledge base OK")
+        return 1 if problems else 0
+    if command == "flows":
+        from conversations.diagram import mermaid
+        from conversations.loader import load_flows
+
+        flows = load_flows()
+        if args.action == "list":
+            for flow in flows.values():
+                print(f"{flow.id}: {flow.title['en']} ({len(flow.steps)} steps)")
+            return 0
+        if args.name not in flows:
+            print(f"unknown procedure {args.name!r}; known: {', '.join(flows)}", file=sys.stderr)
+            return 2
+        print(mermaid(flows[args.name], args.lang))
+        return 0
+    if command == "report":
+        from bot.report import report
+
+        print(report(_store(args.db), since_days=args.since, lang=args.lang))
+        return 0
+    if command == "db":
+        _store(args.db).backup(args.path)
+        print(f"backed up to {args.path}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

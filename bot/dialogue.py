@@ -1,0 +1,442 @@
+"""The channel-neutral core: `Dialogue.handle(Message) -> Reply`, the same for every channel.
+
+Order of business (../shared/DESIGN.md): commands and buttons, then the user's procedure
+if they are in one, then the matcher. Handlers return data; templates in bot/templates/
+turn it into words in the reply's language.
+"""
+from __future__ import annotations
+
+import logging
+import zlib
+import unicodedata
+from datetime import datetime, timedelta
+
+from bot import intents, render
+from bot.messages import LANGS, Button, Message, Reply
+from bot.privacy import contains_personal, mask
+from bot.store import RECENT, Store, UserRow, now
+from conversations import events as ev
+from conversations import machine, words
+from conversations.loader import load_flows
+from knowledge.kb import KnowledgeBase, Topic, load
+from knowledge.language import detect
+from knowledge.matcher import ANSWERABLE, Matcher, decide
+from knowledge.text import normalize
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2000  # what is matched of a message; the rest is read past (and the user told)
+STALE = timedelta(hours=12)  # a procedure left this long ago: ask to continue or start over
+RELATED_BUTTONS = 3
+REMINDER_TOPICS = {"review-months", "annual-review-alipay", "annual-review-app", "online-certification"}
+_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn"}
+
+
+def clean(text: str | None) -> tuple[str, bool]:
+    """Text without control or bidi-override characters, cut to MAX_CHARS; and whether it was cut."""
+    if not text:
+        return "", False
+    cut = len(text) > MAX_CHARS
+    text = text[: MAX_CHARS * 2] if cut else text  # never scan a huge text character by character
+    text = "".join(c if c in "\n\t" or unicodedata.category(c) not in _INVISIBLE else " " for c in text)
+    return text[:MAX_CHARS].strip(), cut
+
+
+def step_tag(step: str) -> str:
+    """A short mark of the step a button was drawn for, so a press on an old message is recognised
+    (a hash, not the step id, keeps every button id within Telegram's 64 bytes)."""
+    return "@" + format(zlib.crc32(step.encode()) & 0xFFFF, "x")
+
+
+def hint_language(code: str | None) -> str | None:
+    """Telegram's language_code ('es-MX', 'zh-hans') as one of ours."""
+    if not code:
+        return None
+    code = code.lower()[:2]
+    return code if code in LANGS else None
+
+
+class Turn:
+    """What is known while answering one message."""
+
+    def __init__(self, user: UserRow, lang: str):
+        self.user = user
+        self.lang = lang
+        self.notes: list[str] = []  # UI string keys said before the reply (too long, personal number)
+
+
+class Dialogue:
+    def __init__(self, store: Store | None = None, kb: KnowledgeBase | None = None, flows: dict | None = None,
+                 *, clock=now):
+        self.store = store or Store(memory=True)
+        self.kb = kb or load()
+        self.flows = flows if flows is not None else load_flows()
+        self.clock = clock
+        self.matcher = Matcher(self.kb, extra=[_flow_topic(f) for f in self.flows.values()],
+                               fold={f"flow:{f.id}": f.topic for f in self.flows.values() if f.topic})
+
+    # -- entry points ---------------------------------------------------------------------
+    def say(self, user: str, text: str = "", lang: str | None = None, **kw) -> Reply:
+        """Tests and scripts: `reply = dialogue.say("u1", "…")`."""
+        return self.handle(Message(user=user, text=text, lang_hint=lang, **kw))
+
+    def handle(self, msg: Message) -> Reply:
+        try:
+            return self._handle(msg)
+        except Exception:  # one broken message must never take the bot (or a user's place) down
+            log.exception("dialogue failed for a message (user %s)", msg.user)
+            lang = hint_language(msg.lang_hint) or "en"
+            return Reply(msg.user, render.say("error", lang), lang, "error")
+
+    def _handle(self, msg: Message) -> Reply:
+        user = self.store.user(msg.user)
+        text, cut = clean(msg.text)
+        detected = detect(text) if text and not text.startswith("/") else None
+        lang = detected or user.lang or hint_language(msg.lang_hint) or "en"
+        turn = Turn(user, lang)
+        if cut:
+            turn.notes.append("too_long")
+        if text and contains_personal(text):
+            turn.notes.append("personal_number")
+            text = mask(text)
+        reply = self._route(msg, text, turn)
+        if turn.notes:
+            reply.text = "\n\n".join([*(render.say(n, reply.lang) for n in turn.notes), reply.text])
+        if reply.kind == "forgotten":  # nothing may be written back after an erasure
+            reply.kind = "command"
+            return reply
+        user.lang = reply.lang
+        user.buttons = {normalize(b.label): b.id for b in reply.buttons}
+        self.store.save_user(user)
+        return reply
+
+    def _route(self, msg: Message, text: str, turn: Turn) -> Reply:
+        if msg.media:
+            return self._reply(turn, render.say("media", turn.lang), "error")
+        if msg.button:
+            return self._button(msg.button, turn)
+        if not text:
+            return self._reply(turn, render.say("empty", turn.lang), "error")
+        if text.startswith("/"):
+            return self._command(text, turn)
+        typed = turn.user.buttons.get(normalize(text))
+        if typed:
+            return self._button(typed, turn)
+        for name, action in (("forget", self._forget), ("person", self._escalate)):
+            said = intents.intent(name, text)
+            if said:
+                return action(turn)
+        if intents.intent("remind_on", text):
+            return self._remind(turn, on=True)
+        for name, vote in (("feedback_up", 1), ("feedback_down", -1)):
+            if intents.intent(name, text) and turn.user.recent_topic:
+                return self._feedback(turn, turn.user.recent_topic, vote)
+        if turn.user.flow_state:
+            return self._in_flow(text, turn)
+        return self._question(text, turn)
+
+    # -- questions ----------------------------------------------------------------------------
+    def _question(self, text: str, turn: Turn, *, in_flow: machine.State | None = None) -> Reply:
+        if intents.intent("guide", text):  # "guide me through X": X alone says which procedure
+            flow = self._flow_for(self.matcher.score(intents.without("guide", text), turn.lang))
+            if flow:
+                return self._start_flow(flow, turn)
+        candidates = self.matcher.score(text, turn.lang)
+        decision = decide(candidates)
+        if decision.outcome == "answer":
+            target = decision.topic
+            if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own
+                return self._start_flow(self.flows[target[5:]], turn)
+            turn.user.misses = 0
+            self._remember(turn, text)
+            reply = self._answer(self.kb.topics[target], turn, decision.confidence)
+            if in_flow is not None:
+                return self._aside(reply, in_flow, turn)
+            return reply
+        self._remember(turn, text)
+        if in_flow is not None:
+            return self._miss_in_flow(in_flow, turn)
+        offered = [c.topic for c in decision.candidates if c.kind in ANSWERABLE]
+        if decision.outcome == "suggest":
+            self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", offered)
+            titles = [self._title(t, turn.lang) for t in offered]
+            buttons = [Button(title, f"pick:{t}") for t, title in zip(offered, titles)]
+            return self._reply(turn, render.render("suggest", turn.lang, titles=titles), "suggest",
+                               buttons=buttons, fallback=True, confidence=decision.confidence)
+        self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", offered)
+        turn.user.misses += 1
+        if turn.user.misses >= 2:
+            return self._escalate(turn)
+        return self._fallback(turn, offered, decision)
+
+    def _fallback(self, turn: Turn, offered: list[str], decision) -> Reply:
+        out_of_scope = ""
+        if decision.out_of_scope and decision.candidates:
+            out_of_scope = self.kb.topics[decision.candidates[0].topic].answer[turn.lang]
+            offered = []
+        closest = [t for t in offered if not t.startswith("flow:")][:3]
+        titles = [self._title(t, turn.lang) for t in closest]
+        text = render.render("fallback", turn.lang, out_of_scope=out_of_scope, closest=titles)
+        buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)]
+        return self._reply(turn, text, "fallback", buttons=buttons, fallback=True, confidence=decision.confidence)
+
+    def _answer(self, topic: Topic, turn: Turn, confidence: float = 1.0) -> Reply:
+        lang = turn.lang
+        cited = [self.kb.sources[s].title[lang] for s in topic.sources if s in self.kb.sources]
+        text = render.render("answer", lang, answer=topic.answer[lang], sources=cited, note=topic.kind == "answer")
+        buttons = []
+        if topic.flow and topic.flow in self.flows:
+            buttons.append(Button(render.say("walk_me", lang), words.button_id(topic.flow, ev.Start())))
+        for rid in topic.related[:RELATED_BUTTONS]:
+            if rid in self.kb.topics:
+                buttons.append(Button(self.kb.topics[rid].title[lang], f"topic:{rid}"))
+        if topic.id in REMINDER_TOPICS:
+            buttons.append(Button(render.say("remind_button", lang), "remind:on"))
+        if topic.kind == "answer":
+            buttons += [Button("👍", f"fb:up:{topic.id}"), Button("👎", f"fb:down:{topic.id}")]
+            turn.user.recent_topic = topic.id
+        return self._reply(turn, text, "answer", buttons=buttons, topic=topic.id, confidence=confidence)
+
+    def _title(self, tid: str, lang: str) -> str:
+        if tid.startswith("flow:"):
+            return self.flows[tid[5:]].title[lang]
+        return self.kb.topics[tid].title[lang]
+
+    def _remember(self, turn: Turn, text: str) -> None:
+        turn.user.recent = (turn.user.recent + [mask(text)[:300]])[-RECENT:]
+
+    def _flow_for(self, candidates) -> object | None:
+        """The procedure the best-scoring candidates lead to, when the user asked to be guided."""
+        top = candidates[0].score if candidates else 0.0
+        for c in candidates[:4]:
+            if c.score < top * 0.6:
+                break
+            if c.topic.startswith("flow:"):
+                return self.flows[c.topic[5:]]
+            topic = self.kb.topics.get(c.topic)
+            if topic and topic.flow in self.flows:
+                return self.flows[topic.flow]
+        return None
+
+    # -- procedures ------------------------------------------------------------------------------
+    def _start_flow(self, flow, turn: Turn) -> Reply:
+        state = machine.start(flow)
+        turn.user.misses = 0
+        return self._show_step(flow, state, turn)
+
+    def _in_flow(self, text: str, turn: Turn) -> Reply:
+        state = machine.State.from_dict(turn.user.flow_state)
+        flow = self.flows.get(state.flow)
+        if flow is None:  # the procedure was removed from the content since
+            turn.user.flow_state = None
+            return self._question(text, turn)
+        if self._stale(turn) and not turn.user.flow_state.get("resume_asked"):
+            return self._resume_prompt(flow, state, turn)
+        parsed = words.parse(text, flow, state)
+        if parsed is None:
+            return self._question(text, turn, in_flow=state)
+        event, word_lang = parsed
+        if word_lang:
+            turn.lang = word_lang
+        return self._apply(flow, state, event, turn)
+
+    def _apply(self, flow, state: machine.State, event, turn: Turn) -> Reply:
+        if isinstance(event, ev.Start):
+            return self._start_flow(flow, turn)
+        if isinstance(event, ev.Continue):
+            turn.user.misses = 0
+            return self._show_step(flow, state, turn)
+        if isinstance(event, ev.Cancel):
+            turn.user.flow_state = None
+            turn.user.misses = 0
+            return self._reply(turn, render.say("cancelled", turn.lang, title=flow.title[turn.lang]), "command",
+                               buttons=self._home_buttons(turn.lang))
+        try:
+            new = machine.advance(flow, state, event)
+        except machine.NotApplicable:
+            return self._miss_in_flow(state, turn)
+        turn.user.misses = 0
+        if new.status != "active":
+            turn.user.flow_state = None
+            text = render.say("flow_done", turn.lang, title=flow.title[turn.lang])
+            return self._reply(turn, text, "step", flow=flow.id, step=None, buttons=self._home_buttons(turn.lang))
+        return self._show_step(flow, new, turn)
+
+    def _show_step(self, flow, state: machine.State, turn: Turn, *, prefix: str = "") -> Reply:
+        turn.user.flow_state = state.to_dict()
+        lang = turn.lang
+        step = flow.steps[state.step]
+        k, n = machine.progress(flow, state)
+        checklist = [{"label": item.label[lang], "ticked": item.id in state.ticked} for item in step.checklist]
+        source = "; ".join(self.kb.sources[s].title[lang] for s in step.sources if s in self.kb.sources)
+        text = render.render("step", lang, title=flow.title[lang], progress=render.say("step_of", lang, k=k, n=n),
+                             text=step.text[lang], checklist=checklist, source=source)
+        if prefix:
+            text = f"{prefix}\n\n{text}"
+        return self._reply(turn, text, "step", buttons=self._step_buttons(flow, state, lang), flow=flow.id,
+                           step=state.step)
+
+    def _step_buttons(self, flow, state: machine.State, lang: str) -> list[Button]:
+        step = flow.steps[state.step]
+        at = step_tag(state.step)
+        buttons = [Button(c.label[lang], words.button_id(flow.id, ev.Choose(c.id)) + at) for c in step.choices]
+        buttons += [Button(("☑ " if item.id in state.ticked else "☐ ") + item.label[lang],
+                           words.button_id(flow.id, ev.Tick(item.id)) + at) for item in step.checklist]
+        if step.next or not step.choices:
+            buttons.append(Button(words.LABELS["next" if step.next else "done"][lang],
+                                  words.button_id(flow.id, ev.Next() if step.next else ev.Done()) + at))
+        if state.path:
+            buttons.append(Button(words.LABELS["back"][lang], words.button_id(flow.id, ev.Back()) + at))
+        buttons.append(Button(words.LABELS["cancel"][lang], words.button_id(flow.id, ev.Cancel()) + at))
+        return buttons
+
+    def _aside(self, reply: Reply, state: machine.State, turn: Turn) -> Reply:
+        """A real question inside a procedure: answered, and the place kept."""
+        flow = self.flows[state.flow]
+        k, _ = machine.progress(flow, state)
+        reply.text += "\n\n" + render.say("still_in_flow", turn.lang, k=k, title=flow.title[turn.lang])
+        reply.buttons.insert(0, Button(words.LABELS["continue"][turn.lang],
+                                       words.button_id(flow.id, ev.Continue()) + step_tag(state.step)))
+        return reply
+
+    def _miss_in_flow(self, state: machine.State, turn: Turn) -> Reply:
+        turn.user.misses += 1
+        if turn.user.misses >= 2:
+            return self._escalate(turn, keep=True)
+        flow = self.flows[state.flow]
+        return self._show_step(flow, state, turn, prefix=render.say("reprompt", turn.lang))
+
+    def _stale(self, turn: Turn) -> bool:
+        if not turn.user.seen:
+            return False
+        try:
+            seen = datetime.fromisoformat(turn.user.seen)
+        except ValueError:
+            return False
+        return self.clock() - seen > STALE
+
+    def _resume_prompt(self, flow, state: machine.State, turn: Turn) -> Reply:
+        turn.user.flow_state = {**state.to_dict(), "resume_asked": True}
+        k, _ = machine.progress(flow, state)
+        lang = turn.lang
+        buttons = [Button(words.LABELS["continue"][lang], words.button_id(flow.id, ev.Continue()) + step_tag(state.step)),
+                   Button(render.say("start_over", lang), words.button_id(flow.id, ev.Start())),
+                   Button(words.LABELS["cancel"][lang], words.button_id(flow.id, ev.Cancel()) + step_tag(state.step))]
+        return self._reply(turn, render.say("resume", lang, k=k, title=flow.title[lang]), "step", buttons=buttons,
+                           flow=flow.id, step=state.step)
+
+    # -- buttons and commands ---------------------------------------------------------------------
+    def _button(self, bid: str, turn: Turn) -> Reply:
+        kind, _, rest = bid.partition(":")
+        if kind in ("topic", "pick") and rest in self.kb.topics:
+            if kind == "pick":
+                self.store.record_choice(turn.user.id, rest)
+            return self._answer(self.kb.topics[rest], turn)
+        if kind == "lang" and rest in LANGS:
+            return self._set_language(rest, turn)
+        if kind == "fb" and rest[rest.find(":") + 1:] in self.kb.topics:
+            return self._feedback(turn, rest[rest.find(":") + 1:], 1 if rest.startswith("up") else -1)
+        if bid == "remind:on":
+            return self._remind(turn, on=True)
+        if kind == "cmd":
+            return self._command("/" + rest, turn)
+        if kind == "flow":
+            return self._flow_button(bid, turn)
+        return self._reply(turn, render.say("unknown_button", turn.lang), "error")
+
+    def _flow_button(self, bid: str, turn: Turn) -> Reply:
+        base, sep, at = bid.partition("@")
+        parsed = words.parse_button(base)
+        if parsed is None or parsed[0] not in self.flows:
+            return self._reply(turn, render.say("unknown_button", turn.lang), "error")
+        flow_id, event = parsed
+        flow = self.flows[flow_id]
+        if isinstance(event, ev.Start):
+            return self._start_flow(flow, turn)
+        current = turn.user.flow_state
+        if not current or current.get("flow") != flow_id or (sep and step_tag(current.get("step") or "") != sep + at):
+            if current and current.get("flow") in self.flows:
+                state = machine.State.from_dict(current)
+                return self._show_step(self.flows[state.flow], state, turn, prefix=render.say("old_button", turn.lang))
+            return self._reply(turn, render.say("unknown_button", turn.lang), "error", buttons=self._home_buttons(turn.lang))
+        return self._apply(flow, machine.State.from_dict(current), event, turn)
+
+    def _command(self, text: str, turn: Turn) -> Reply:
+        name, _, arg = text[1:].partition(" ")
+        name = name.split("@")[0].lower()  # "/start@socialbot" in groups
+        arg = arg.strip().lower()
+        lang = turn.lang
+        if name == "start":
+            if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
+                state = machine.State.from_dict(turn.user.flow_state)
+                return self._resume_prompt(self.flows[state.flow], state, turn)
+            return self._reply(turn, render.render("welcome", lang), "command", buttons=self._home_buttons(lang))
+        if name == "language":
+            if arg[:2] in LANGS:
+                return self._set_language(arg[:2], turn)
+            buttons = [Button("English", "lang:en"), Button("Español", "lang:es"), Button("中文", "lang:zh")]
+            return self._reply(turn, render.say("choose_language", lang), "command", buttons=buttons)
+        if name == "cancel":
+            if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
+                state = machine.State.from_dict(turn.user.flow_state)
+                return self._apply(self.flows[state.flow], state, ev.Cancel(), turn)
+            turn.user.flow_state = None
+            return self._reply(turn, render.say("nothing_to_cancel", lang), "command")
+        if name == "forget":
+            return self._forget(turn)
+        if name == "remind":
+            return self._remind(turn, on=arg not in ("off", "stop", "no", "cancel"))
+        return self._reply(turn, render.say("help", lang), "command", buttons=self._home_buttons(lang))
+
+    def _set_language(self, lang: str, turn: Turn) -> Reply:
+        turn.lang = lang
+        turn.user.lang_chosen = True
+        if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
+            state = machine.State.from_dict(turn.user.flow_state)
+            return self._show_step(self.flows[state.flow], state, turn, prefix=render.say("language_set", lang))
+        return self._reply(turn, render.say("language_set", lang), "command", buttons=self._home_buttons(lang))
+
+    def _home_buttons(self, lang: str) -> list[Button]:
+        buttons = [Button(f.title[lang], words.button_id(f.id, ev.Start())) for f in self.flows.values()]
+        if "review-months" in self.kb.topics:
+            buttons.insert(0, Button(self.kb.topics["review-months"].title[lang], "topic:review-months"))
+        return buttons
+
+    def _forget(self, turn: Turn) -> Reply:
+        self.store.forget(turn.user.id)
+        fresh = UserRow(turn.user.id)
+        turn.user.__dict__.update(fresh.__dict__)
+        return self._reply(turn, render.say("forgotten", turn.lang), "forgotten")
+
+    def _escalate(self, turn: Turn, keep: bool = False) -> Reply:
+        turn.user.misses = 0
+        text = render.render("escalate", turn.lang, recent=turn.user.recent[-RECENT:])
+        return self._reply(turn, text, "fallback", fallback=True)
+
+    def _feedback(self, turn: Turn, topic: str, vote: int) -> Reply:
+        self.store.record_feedback(turn.user.id, topic, turn.lang, vote)
+        return self._reply(turn, render.say("thanks_feedback", turn.lang), "command")
+
+    def _remind(self, turn: Turn, on: bool) -> Reply:
+        from bot.reminders import next_window
+
+        if not on:
+            key = "remind_off" if self.store.cancel_reminder(turn.user.id) else "remind_none"
+            return self._reply(turn, render.say(key, turn.lang), "command")
+        due = next_window(self.clock())
+        self.store.set_reminder(turn.user.id, turn.lang, turn.user.chat, due)
+        return self._reply(turn, render.say("remind_on", turn.lang, date=due.date().isoformat()), "command")
+
+    # -- building replies ---------------------------------------------------------------------------
+    def _reply(self, turn: Turn, text: str, kind: str, *, buttons=None, topic=None, flow=None, step=None,
+               fallback=False, confidence=1.0) -> Reply:
+        if flow is None and turn.user.flow_state and kind != "step":
+            flow, step = turn.user.flow_state.get("flow"), turn.user.flow_state.get("step")
+        return Reply(turn.user.id, text, turn.lang, kind, list(buttons or []), topic, flow, step, fallback, confidence)
+
+
+def _flow_topic(flow) -> Topic:
+    """A procedure's trigger phrases, indexed beside the topics so "guide me through X" finds it."""
+    empty = {lang: () for lang in LANGS}
+    return Topic(id=f"flow:{flow.id}", kind="flow", title=dict(flow.title), answer={l: "" for l in LANGS},
+                 questions={lang: tuple(flow.triggers.get(lang, ())) for lang in LANGS}, keywords=empty)
