@@ -94,6 +94,8 @@ class Dialogue:
         detected = detect(text) if text and not text.startswith("/") else None
         lang = detected or user.lang or hint_language(msg.lang_hint) or "en"
         turn = Turn(user, lang)
+        if msg.chat:
+            user.chat = msg.chat
         if cut:
             turn.notes.append("too_long")
         if text and contains_personal(text):

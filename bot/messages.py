@@ -16,6 +16,7 @@ class Message:
     button: str | None = None  # a pressed button's stable id, e.g. "flow:annual_review:next"
     media: str | None = None  # a non-text update: "sticker", "photo", "voice", ...
     channel: str = "batch"
+    chat: str | None = None  # where to reach the user later (a Telegram chat id), for reminders
 
 
 @dataclass(frozen=True)
