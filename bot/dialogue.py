@@ -7,8 +7,9 @@ turn it into words in the reply's language.
 from __future__ import annotations
 
 import logging
+import re
 import zlib
-import unicodedata
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from bot import intents, render
@@ -29,7 +30,12 @@ MAX_CHARS = 2000  # what is matched of a message; the rest is read past (and the
 STALE = timedelta(hours=12)  # a procedure left this long ago: ask to continue or start over
 RELATED_BUTTONS = 3
 REMINDER_TOPICS = {"review-months", "annual-review-alipay", "annual-review-app", "online-certification"}
-_INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn"}
+# Control and format characters (bidi overrides, zero-width marks), lone surrogates and private-use
+# characters: invisible at best, markup- or encoding-breaking at worst.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff\ue000-\uf8ff]"
+)
 
 
 def clean(text: str | None) -> tuple[str, bool]:
@@ -38,7 +44,7 @@ def clean(text: str | None) -> tuple[str, bool]:
         return "", False
     cut = len(text) > MAX_CHARS
     text = text[: MAX_CHARS * 2] if cut else text  # never scan a huge text character by character
-    text = "".join(c if c in "\n\t" or unicodedata.category(c) not in _INVISIBLE else " " for c in text)
+    text = _INVISIBLE.sub(" ", text)
     return text[:MAX_CHARS].strip(), cut
 
 
@@ -46,6 +52,12 @@ def step_tag(step: str) -> str:
     """A short mark of the step a button was drawn for, so a press on an old message is recognised
     (a hash, not the step id, keeps every button id within Telegram's 64 bytes)."""
     return "@" + format(zlib.crc32(step.encode()) & 0xFFFF, "x")
+
+
+@lru_cache(maxsize=4096)
+def label_key(label: str) -> str:
+    """A button label as typed text is compared (labels come from content: a small, fixed set)."""
+    return normalize(label)
 
 
 def hint_language(code: str | None) -> str | None:
@@ -108,7 +120,7 @@ class Dialogue:
             reply.kind = "command"
             return reply
         user.lang = reply.lang
-        user.buttons = {normalize(b.label): b.id for b in reply.buttons}
+        user.buttons = {label_key(b.label): b.id for b in reply.buttons}
         self.store.save_user(user)
         return reply
 
@@ -121,17 +133,18 @@ class Dialogue:
             return self._reply(turn, render.say("empty", turn.lang), "error")
         if text.startswith("/"):
             return self._command(text, turn)
-        typed = turn.user.buttons.get(normalize(text))
+        norm = normalize(text)
+        typed = turn.user.buttons.get(norm)
         if typed:
             return self._button(typed, turn)
-        for name, action in (("forget", self._forget), ("person", self._escalate)):
-            said = intents.intent(name, text)
-            if said:
-                return action(turn)
-        if intents.intent("remind_on", text):
+        if intents.intent("forget", text, norm):
+            return self._forget(turn)
+        if intents.intent("person", text, norm):
+            return self._escalate(turn)
+        if intents.intent("remind_on", text, norm):
             return self._remind(turn, on=True)
         for name, vote in (("feedback_up", 1), ("feedback_down", -1)):
-            if intents.intent(name, text) and turn.user.recent_topic:
+            if turn.user.recent_topic and intents.intent(name, text, norm):
                 return self._feedback(turn, turn.user.recent_topic, vote)
         if turn.user.flow_state:
             return self._in_flow(text, turn)
@@ -245,8 +258,8 @@ class Dialogue:
     def _apply(self, flow, state: machine.State, event, turn: Turn) -> Reply:
         if isinstance(event, ev.Start):
             return self._start_flow(flow, turn)
-        if isinstance(event, ev.Continue):
-            turn.user.misses = 0
+        if isinstance(event, ev.Continue) and turn.user.flow_state.get("paused"):
+            turn.user.misses = 0  # back from a side question: show the step they were at
             return self._show_step(flow, state, turn)
         if isinstance(event, ev.Cancel):
             turn.user.flow_state = None
@@ -297,6 +310,7 @@ class Dialogue:
         flow = self.flows[state.flow]
         k, _ = machine.progress(flow, state)
         reply.text += "\n\n" + render.say("still_in_flow", turn.lang, k=k, title=flow.title[turn.lang])
+        turn.user.flow_state = {**state.to_dict(), "paused": True}
         reply.buttons.insert(0, Button(words.LABELS["continue"][turn.lang],
                                        words.button_id(flow.id, ev.Continue()) + step_tag(state.step)))
         return reply
@@ -318,7 +332,7 @@ class Dialogue:
         return self.clock() - seen > STALE
 
     def _resume_prompt(self, flow, state: machine.State, turn: Turn) -> Reply:
-        turn.user.flow_state = {**state.to_dict(), "resume_asked": True}
+        turn.user.flow_state = {**state.to_dict(), "resume_asked": True, "paused": True}
         k, _ = machine.progress(flow, state)
         lang = turn.lang
         buttons = [Button(words.LABELS["continue"][lang], words.button_id(flow.id, ev.Continue()) + step_tag(state.step)),

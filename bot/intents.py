@@ -1,6 +1,8 @@
 """Requests to *do* something (guide me, forget me, a person please), recognised in three languages."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,43 +11,53 @@ import yaml
 from knowledge.text import normalize
 
 HERE = Path(__file__).resolve().parent
+_RAW = ("👍", "👎")  # matched on the raw text: normalisation would erase them
+
+
+@dataclass(frozen=True)
+class _Intent:
+    whole: dict[str, str]  # a normalised phrase that must be the whole message -> its language
+    inside: list[tuple[re.Pattern, str]]  # one pattern per language, phrases anywhere in the message
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict[str, tuple[str, dict[str, tuple[str, ...]]]]:
+def _table() -> dict[str, _Intent]:
     with (HERE / "intents.yaml").open(encoding="utf-8") as f:
         raw = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     table = {}
     for name, spec in raw.items():
-        how = "whole" if "whole" in spec else "inside"
-        table[name] = (how, {lang: tuple(p if p.strip() in ("👍", "👎") else normalize(p) for p in phrases)
-                             for lang, phrases in spec[how].items()})
+        whole = {}
+        for lang, phrases in (spec.get("whole") or {}).items():
+            for p in phrases:
+                whole.setdefault(p if p in _RAW else normalize(p), lang)
+        inside = []
+        for lang, phrases in (spec.get("inside") or {}).items():
+            # Latin phrases must stand as whole words ("operator" not in "cooperator"); Chinese has no spaces.
+            alts = [rf"(?<!\w){re.escape(normalize(p))}(?!\w)" if p.isascii() else re.escape(normalize(p))
+                    for p in phrases]
+            inside.append((re.compile("|".join(alts)), lang))
+        table[name] = _Intent(whole, inside)
     return table
 
 
-def intent(name: str, text: str) -> str | None:
-    """The language of the phrase that says `name`, or None when the text does not say it."""
-    how, phrases = _table()[name]
-    norm = normalize(text)
-    raw = text.strip()
-    padded = f" {norm} "
-    for lang, options in phrases.items():
-        for phrase in options:
-            if phrase in ("👍", "👎"):
-                if raw == phrase:
-                    return lang
-            elif how == "whole" and norm == phrase:
-                return lang
-            elif how == "inside" and (phrase in norm if not phrase.isascii() else f" {phrase} " in padded):
-                return lang
+def intent(name: str, text: str, norm: str | None = None) -> str | None:
+    """The language of the phrase that says `name`, or None when the text does not say it.
+    Pass `norm` (normalize(text)) when the caller has it, to normalise once per message."""
+    spec = _table()[name]
+    norm = normalize(text) if norm is None else norm
+    if spec.whole:
+        lang = spec.whole.get(norm) or spec.whole.get(text.strip())
+        if lang:
+            return lang
+    for pattern, lang in spec.inside:
+        if pattern.search(norm):
+            return lang
     return None
 
 
 def without(name: str, text: str) -> str:
     """The normalised text with the phrases that say `name` taken out (what is left is the subject)."""
-    _, phrases = _table()[name]
-    norm = f" {normalize(text)} "
-    for options in phrases.values():
-        for phrase in options:
-            norm = norm.replace(f" {phrase} " if phrase.isascii() else phrase, " ")
+    norm = normalize(text)
+    for pattern, _ in _table()[name].inside:
+        norm = pattern.sub(" ", norm)
     return " ".join(norm.split())

@@ -34,6 +34,7 @@ def _env() -> jinja2.Environment:
         autoescape=False,  # plain text out; channels escape for HTML
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the package; no stat() per reply
     )
 
 

@@ -1,14 +1,25 @@
 """Everything socialbot remembers, in one SQLite file (WAL mode), through sqlite-utils.
 
 This is the only module that touches the database. Schema changes are migrations, so an
-old database opens with a newer socialbot. Text is stored only after personal numbers are
-masked (the callers pass masked text; `record_*` masks again as a safety net).
+old database opens with a newer socialbot: add a new `@migrations()` function at the end,
+never edit an applied one. Text is stored only after personal numbers are masked (the
+callers pass masked text; `record_*` masks again as a safety net).
+
+Concurrency: one Store is safe to share between threads (one lock around its connection);
+several Stores, in one process or several, may open the same file. Every write is one short
+`BEGIN IMMEDIATE` transaction, so writers queue on SQLite's lock (up to BUSY_TIMEOUT) instead
+of failing half-way, and a commit is on disk before the caller answers the user (WAL with
+synchronous=NORMAL survives a killed process; only a power cut can cost the last commits).
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,10 +29,18 @@ from sqlite_utils.migrations import Migrations
 
 from bot.privacy import mask
 
+log = logging.getLogger(__name__)
+
 migrations = Migrations("socialbot")
 RECENT = 5  # questions kept per user, for the summary a person can show at the counter
+RETENTION_DAYS = 90  # stored questions and feedback are purged after this (SOCIALBOT_RETENTION_DAYS)
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one before giving up
+MAX_TEXT = 2000  # characters of a question kept for curators
+# Every table that mentions a user, and the column that does: what /forget erases.
+USER_TABLES = (("users", "id"), ("unanswered", "user"), ("feedback", "user"), ("reminders", "user"))
 
 
+# -- migrations: append only -------------------------------------------------------------------
 @migrations()
 def m001_initial(db: sqlite_utils.Database) -> None:
     db["users"].create(
@@ -45,12 +64,63 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_indexes(db: sqlite_utils.Database) -> None:
+    """What retention, reminders and the report look rows up by."""
+    db["feedback"].create_index(["ts"], if_not_exists=True)
+    db["feedback"].create_index(["topic"], if_not_exists=True)
+    db["reminders"].create_index(["due"], if_not_exists=True)
+    db["users"].create_index(["seen"], if_not_exists=True)
+
+
+@migrations()
+def m003_remask(db: sqlite_utils.Database) -> None:
+    """Mask stored text again: the masker now also catches digit runs longer than 19 (a phone glued
+    to an ID), which older versions kept in clear. mask() is idempotent, so this is safe to rerun."""
+    for row_id, text in db.execute("select id, text from unanswered where text is not null").fetchall():
+        masked = mask(text)
+        if masked != text:
+            db.execute("update unanswered set text = ? where id = ?", [masked, row_id])
+    for user_id, recent in db.execute("select id, recent from users where recent is not null").fetchall():
+        old = _loads(recent, [])
+        if isinstance(old, list):
+            new = [mask(q) if isinstance(q, str) else q for q in old]
+            if new != old:
+                db.execute("update users set recent = ? where id = ?", [json.dumps(new, ensure_ascii=False), user_id])
+
+
+# -- values --------------------------------------------------------------------------------------
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
 def _iso(moment: datetime | None = None) -> str:
-    return (moment or now()).isoformat(timespec="seconds")
+    """A moment as stored: UTC, to the second, ISO 8601, so stored times compare as strings."""
+    moment = moment or now()
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def _loads(raw: str | None, default):
+    """A stored JSON value, or `default` when it is missing or unreadable (a row edited by hand
+    must not lock its user out: they lose that one field, not every future answer)."""
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        log.warning("unreadable JSON in the store; using the default")
+        return default
+
+
+def retention_days(env: dict | None = None) -> int:
+    """SOCIALBOT_RETENTION_DAYS (a whole number of days, 0 or more), else RETENTION_DAYS."""
+    raw = (env if env is not None else os.environ).get("SOCIALBOT_RETENTION_DAYS", "")
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        return RETENTION_DAYS
+    return days if days >= 0 else RETENTION_DAYS
 
 
 @dataclass
@@ -79,18 +149,40 @@ class Store:
 
     def __init__(self, path: str | Path | None = None, *, memory: bool = False):
         if memory:
-            self.db = sqlite_utils.Database(memory=True)
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
         else:
             path = Path(path) if path else default_path()
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite_utils.Database(path, check_same_thread=False)
-            self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=5000")
+            conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT)
+        self.db = sqlite_utils.Database(conn)
         self.path = None if memory else path
         self.lock = threading.RLock()
         with self.lock:
+            if not memory:
+                self.db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+                self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Apply pending migrations once, even when several processes open a new file together."""
+        if not migrations.pending(self.db):
+            return
+        with self._write():  # the write lock first: a second opener waits, then finds nothing pending
             migrations.apply(self.db)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction: all of it is committed, or none of it."""
+        with self.lock:
+            conn = self.db.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
     # -- users -----------------------------------------------------------------------
     def user(self, user_id: str) -> UserRow:
@@ -102,14 +194,15 @@ class Store:
         if row is None:
             return UserRow(user_id)
         lang, chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen = row
-        return UserRow(user_id, lang, bool(chosen), json.loads(flow_state) if flow_state else None, misses or 0,
-                       json.loads(recent) if recent else [], recent_topic, json.loads(buttons) if buttons else {},
-                       chat, seen)
+        flow_state, recent, buttons = _loads(flow_state, None), _loads(recent, []), _loads(buttons, {})
+        return UserRow(user_id, lang, bool(chosen), flow_state if isinstance(flow_state, dict) else None,
+                       misses or 0, recent if isinstance(recent, list) else [], recent_topic,
+                       buttons if isinstance(buttons, dict) else {}, chat, seen)
 
     def save_user(self, user: UserRow) -> None:
         stamp = _iso()
-        with self.lock, self.db.conn:
-            self.db.execute(
+        with self._write() as db:
+            db.execute(
                 """insert into users (id, lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons,
                    chat, created, seen) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    on conflict(id) do update set lang = excluded.lang, lang_chosen = excluded.lang_chosen,
@@ -118,47 +211,49 @@ class Store:
                    chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
                 [user.id, user.lang, int(user.lang_chosen),
                  json.dumps(user.flow_state, ensure_ascii=False) if user.flow_state else None,
-                 user.misses, json.dumps(user.recent[-RECENT:], ensure_ascii=False), user.recent_topic,
-                 json.dumps(user.buttons, ensure_ascii=False) if user.buttons else None, user.chat, stamp, stamp],
+                 user.misses, json.dumps([mask(q) for q in user.recent[-RECENT:]], ensure_ascii=False),
+                 user.recent_topic, json.dumps(user.buttons, ensure_ascii=False) if user.buttons else None,
+                 user.chat, stamp, stamp],
             )
         user.seen = stamp
 
     def forget(self, user_id: str) -> None:
         """Erase everything held about a user, in one transaction."""
-        with self.lock, self.db.conn:
-            for table in ("users", "unanswered", "feedback"):
-                self.db.execute(f"delete from {table} where {'id' if table == 'users' else 'user'} = ?", [user_id])
-            self.db.execute("delete from reminders where user = ?", [user_id])
+        with self._write() as db:
+            for table, column in USER_TABLES:
+                db.execute(f"delete from {table} where {column} = ?", [user_id])
 
     def holds(self, user_id: str) -> int:
         """How many rows mention a user (0 after forget)."""
         with self.lock:
             return sum(
-                self.db.execute(f"select count(*) from {t} where {c} = ?", [user_id]).fetchone()[0]
-                for t, c in (("users", "id"), ("unanswered", "user"), ("feedback", "user"), ("reminders", "user"))
+                self.db.execute(f"select count(*) from {table} where {column} = ?", [user_id]).fetchone()[0]
+                for table, column in USER_TABLES
             )
 
     # -- what curators read ----------------------------------------------------------------
     def record_unanswered(self, user_id: str, lang: str, text: str, kind: str, candidates: list[str]) -> int:
-        with self.lock, self.db.conn:
-            cur = self.db.execute(
+        """A fallback or a "did you mean" (kind), with the topics that were offered."""
+        with self._write() as db:
+            cur = db.execute(
                 "insert into unanswered (user, lang, text, kind, candidates, ts) values (?, ?, ?, ?, ?, ?)",
-                [user_id, lang, mask(text)[:2000], kind, json.dumps(candidates), _iso()],
+                [user_id, lang, mask(text)[:MAX_TEXT], kind, json.dumps(list(candidates)), _iso()],
             )
             return cur.lastrowid
 
     def record_choice(self, user_id: str, topic: str) -> None:
         """The topic a user picked from a "did you mean" list, on their latest such question."""
-        with self.lock, self.db.conn:
-            self.db.execute(
+        with self._write() as db:
+            db.execute(
                 """update unanswered set chosen = ? where id = (select max(id) from unanswered
                    where user = ? and kind = 'suggest' and chosen is null)""",
                 [topic, user_id],
             )
 
     def record_feedback(self, user_id: str, topic: str, lang: str, vote: int) -> None:
-        with self.lock, self.db.conn:
-            self.db.execute(
+        """A 👍 (vote > 0) or 👎 under an answer."""
+        with self._write() as db:
+            db.execute(
                 "insert into feedback (user, topic, lang, vote, ts) values (?, ?, ?, ?, ?)",
                 [user_id, topic, lang, 1 if vote > 0 else -1, _iso()],
             )
@@ -180,47 +275,81 @@ class Store:
         with self.lock:
             return list(self.db[table].rows_where(" and ".join(where), args, order_by="id"))
 
-    def purge(self, older_than_days: int) -> int:
-        """Drop stored questions and feedback older than the retention period."""
-        cutoff = _iso(now() - timedelta(days=older_than_days))
-        with self.lock, self.db.conn:
-            gone = self.db.execute("delete from unanswered where ts < ?", [cutoff]).rowcount
-            gone += self.db.execute("delete from feedback where ts < ?", [cutoff]).rowcount
+    def purge(self, older_than_days: int | None = None, *, at: datetime | None = None) -> int:
+        """Drop stored questions and feedback older than the retention period (by default
+        SOCIALBOT_RETENTION_DAYS, else 90 days), and the recent questions of users not seen since.
+        Returns how many rows were deleted. Places in procedures and reminders are kept."""
+        days = retention_days() if older_than_days is None else older_than_days
+        cutoff = _iso((at or now()) - timedelta(days=days))
+        with self._write() as db:
+            gone = db.execute("delete from unanswered where ts < ?", [cutoff]).rowcount
+            gone += db.execute("delete from feedback where ts < ?", [cutoff]).rowcount
+            db.execute("update users set recent = null where recent is not null and seen < ?", [cutoff])
         return gone
 
     # -- reminders ---------------------------------------------------------------------------
     def set_reminder(self, user_id: str, lang: str, chat: str | None, due: datetime) -> None:
-        with self.lock, self.db.conn:
-            self.db["reminders"].upsert(
-                {"user": user_id, "lang": lang, "chat": chat, "due": _iso(due), "sent": None, "created": _iso()},
-                pk="user",
+        with self._write() as db:
+            db.execute(
+                """insert into reminders (user, lang, chat, due, sent, created) values (?, ?, ?, ?, null, ?)
+                   on conflict(user) do update set lang = excluded.lang,
+                   chat = coalesce(excluded.chat, reminders.chat), due = excluded.due, sent = null""",
+                [user_id, lang, chat, _iso(due), _iso()],
             )
 
     def cancel_reminder(self, user_id: str) -> bool:
-        with self.lock, self.db.conn:
-            return self.db.execute("delete from reminders where user = ?", [user_id]).rowcount > 0
+        with self._write() as db:
+            return db.execute("delete from reminders where user = ?", [user_id]).rowcount > 0
+
+    def reminder(self, user_id: str) -> dict | None:
+        with self.lock:
+            rows = list(self.db["reminders"].rows_where("user = ?", [user_id]))
+        return rows[0] if rows else None
 
     def reminders(self, pending_only: bool = True) -> list[dict]:
         with self.lock:
             where = "sent is null" if pending_only else "1 = 1"
             return list(self.db["reminders"].rows_where(where, order_by="due"))
 
+    def due_reminders(self, at: datetime | None = None) -> list[dict]:
+        """Pending reminders whose time has come (due <= at), oldest first."""
+        with self.lock:
+            return list(self.db["reminders"].rows_where("sent is null and due <= ?", [_iso(at)], order_by="due"))
+
     def mark_reminder_sent(self, user_id: str, next_due: datetime | None = None) -> None:
-        with self.lock, self.db.conn:
+        """Sent: either done for good, or (next_due) moved on to the next window."""
+        with self._write() as db:
             if next_due is None:
-                self.db.execute("update reminders set sent = ? where user = ?", [_iso(), user_id])
+                db.execute("update reminders set sent = ? where user = ?", [_iso(), user_id])
             else:
-                self.db.execute("update reminders set due = ?, sent = null where user = ?", [_iso(next_due), user_id])
+                db.execute("update reminders set due = ?, sent = null where user = ?", [_iso(next_due), user_id])
 
     # -- operations -----------------------------------------------------------------------------
     def backup(self, target: str | Path) -> None:
-        """A consistent copy while the bot runs (SQLite's online backup API)."""
-        import sqlite3
-
+        """A consistent copy while the bot runs (SQLite's online backup API, in one step, so the
+        copy is one snapshot even while other connections write). The copy appears whole or not at all."""
         target = Path(target)
+        if self.path is not None and target.resolve() == Path(self.path).resolve():
+            raise ValueError("the backup must go to another file than the database itself")
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self.lock, sqlite3.connect(target) as dest:
-            self.db.conn.backup(dest)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        try:
+            with self.lock, closing(sqlite3.connect(str(partial))) as dest:
+                self.db.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def check(self) -> str:
+        """SQLite's integrity check: "ok" when the file is sound."""
+        with self.lock:
+            return "; ".join(row[0] for row in self.db.execute("PRAGMA integrity_check").fetchall())
+
+    def applied_migrations(self) -> list[str]:
+        with self.lock:
+            return [m.name for m in migrations.applied(self.db)]
 
     def close(self) -> None:
         with self.lock:

@@ -16,7 +16,7 @@ from conversations.events import Choose, Tick
 from conversations.graph import distances_to_end, in_order, reachable
 from conversations.model import LANGS
 from conversations.normal import has_cjk, key
-from conversations.words import MAX_BUTTON_BYTES, button_bytes
+from conversations.words import MAX_BUTTON_BYTES, TAG_ROOM, button_bytes
 from conversations.yamlfile import Document, line_of, read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,6 +287,9 @@ def _check_checklist(
 
 def _check_graph(steps: Mapping, start: str | None) -> list[Problem]:
     graph = {str(step_id): _targets(step) for step_id, step in steps.items()}
+    # A dangling reference counts as a way out (a phantom end), so one broken 'next' is
+    # reported once, as unknown, and not again as a step that leads nowhere.
+    phantoms = {t: () for targets in graph.values() for t in targets if t not in graph}
     problems: list[Problem] = []
     if start is not None:
         seen = reachable(start, graph)
@@ -294,7 +297,7 @@ def _check_graph(steps: Mapping, start: str | None) -> list[Problem]:
             (f"steps.{s}", f"unreachable from the start step '{start}'")
             for s in in_order(set(graph) - seen, graph)
         ]
-    finishing = distances_to_end(graph)
+    finishing = distances_to_end({**graph, **phantoms})
     problems += [
         (f"steps.{s}", "no end can be reached from this step (every way loops back)")
         for s in in_order(set(graph) - set(finishing), graph)
@@ -303,8 +306,7 @@ def _check_graph(steps: Mapping, start: str | None) -> list[Problem]:
 
 
 def _targets(step: Any) -> tuple[str, ...]:
-    """A step's successors in raw data; a broken reference still counts as a way out,
-    so one dangling 'next' is reported once, not again as a dead end."""
+    """A step's successors in raw data, whatever their state."""
     if not isinstance(step, Mapping):
         return ()
     found = [step.get("next")] + [
@@ -314,7 +316,7 @@ def _targets(step: Any) -> tuple[str, ...]:
 
 
 def _check_button_sizes(flow_id: Any, steps: Mapping) -> list[Problem]:
-    """Telegram drops a button whose id is over 64 bytes, so refuse such ids here."""
+    """Telegram refuses a button whose id is over 64 bytes; ids must also leave TAG_ROOM spare."""
     if not isinstance(flow_id, str) or not ID.match(flow_id):
         return []
     problems: list[Problem] = []
@@ -327,10 +329,10 @@ def _check_button_sizes(flow_id: Any, steps: Mapping) -> list[Problem]:
                 entry_id = entry.get("id") if isinstance(entry, Mapping) else None
                 if isinstance(entry_id, str) and ID.match(entry_id):
                     size = button_bytes(flow_id, event(entry_id))
-                    if size > MAX_BUTTON_BYTES:
+                    if size > MAX_BUTTON_BYTES - TAG_ROOM:
                         problems.append((
                             f"steps.{step_id}.{kind}[{index}].id",
-                            f"button id would be {size} bytes (> {MAX_BUTTON_BYTES}): shorten the ids",
+                            f"button id would be {size} bytes (> {MAX_BUTTON_BYTES - TAG_ROOM}): shorten the ids",
                         ))
     return problems
 

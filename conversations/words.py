@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from conversations.events import SIMPLE, Choose, Event, Start, Tick, event_name
+from conversations.events import SIMPLE, Choose, Event, Tick, event_name
 from conversations.machine import State
 from conversations.model import LANGS, Flow, Step
 from conversations.normal import key
@@ -62,6 +62,9 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
 }
 
 MAX_BUTTON_BYTES = 64  # Telegram's limit on callback_data
+# Room flow content must leave under the limit, so a channel can append a short tag to an id
+# (the dialogue appends "@" and a step hash to tell presses on old messages).
+TAG_ROOM = 8
 PREFIX = "flow"
 
 
@@ -140,10 +143,6 @@ def parse_button(value: str) -> tuple[str, Event] | None:
         if parts[2] == "tick":
             return parts[1], Tick(parts[3])
     return None
-
-
-def start_button(flow_id: str) -> str:
-    return button_id(flow_id, Start())
 
 
 def _compose(flow_id: str, event: Event) -> str:

@@ -2,7 +2,6 @@
 
 Signals, each in [0, 1], computed per topic over its question variants, title and keywords:
 - coverage: how much of the question (weighted by rarity, idf) the topic's words account for;
-- overlap:  the best single variant's weighted Dice overlap with the question;
 - fuzzy:    rapidfuzz token_sort_ratio against the best variant in the question's language,
             computed on the token strings (stems, Chinese bigrams) so spelling and word order matter less;
 - keyword:  the topic's keywords and synonyms found in the question.
@@ -28,18 +27,18 @@ from knowledge.text import STOPWORDS, has_cjk, latin_words, normalize, stem, tok
 class Thresholds:
     """Every number the decision depends on, in one place (tuned on ../shared/eval/dev.jsonl)."""
 
-    answer: float = 0.40  # below this nothing is answered
-    suggest: float = 0.28  # between suggest and answer: "did you mean"; below: fallback
-    margin: float = 0.04  # top two closer than this: "did you mean" instead of guessing
+    answer: float = 0.36  # below this nothing is answered
+    suggest: float = 0.30  # between suggest and answer: "did you mean"; below: fallback
+    margin: float = 0.02  # top two closer than this: "did you mean" instead of guessing
     suggest_ratio: float = 0.80  # a topic offered beside the top one must score at least this share of it
     max_suggestions: int = 3
 
 
 THRESHOLDS = Thresholds()
 ANSWERABLE = ("answer", "flow")  # kinds that can be offered in "did you mean" (a flow: its trigger phrases)
-WEIGHTS = {"coverage": 0.35, "overlap": 0.25, "fuzzy": 0.20, "keyword": 0.20}
+WEIGHTS = {"coverage": 0.50, "fuzzy": 0.25, "keyword": 0.25}
+COVERAGE_CAP = 15.0  # idf mass of a typical focused question (see score)
 FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token stage's ranking
-COMMON_POSTINGS = 60  # a token in more variants than this is "common" (see score)
 TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
 
 
@@ -57,15 +56,6 @@ class Decision:
     confidence: float
     candidates: tuple[Candidate, ...]
     out_of_scope: bool = False  # the best match is a topic we know we must not answer
-
-
-@dataclass(frozen=True)
-class _Variant:
-    topic: str
-    lang: str
-    tokens: frozenset[str]
-    weight: float  # sum of idf of its tokens
-    joined: str  # its tokens as one string for rapidfuzz
 
 
 class Matcher:
@@ -103,18 +93,10 @@ class Matcher:
         for tid, toks in topic_tokens.items():
             for tok in toks:
                 self.topic_postings[tok] += (tid,)
-        self.variants: list[_Variant] = []
-        self.postings: dict[str, list[int]] = defaultdict(list)  # token -> indexes of variants holding it
         self.fuzzy_choices: dict[tuple[str, str], list[str]] = defaultdict(list)  # (topic, lang) -> token strings
         for tid, lang, toks in raw_variants:
-            uniq = frozenset(toks)
-            for tok in uniq:
-                self.postings[tok].append(len(self.variants))
-            joined = " ".join(sorted(uniq))
-            self.variants.append(_Variant(tid, lang, uniq, sum(self.idf[t] for t in uniq), joined))
+            joined = " ".join(sorted({t for t in toks if not t.startswith("u:")}))
             self.fuzzy_choices[(tid, lang)].append(joined)
-            if has_cjk(joined) and lang != "zh":
-                self.fuzzy_choices[(tid, "zh")].append(joined)
         self.keywords = self._keyword_index(entries)
         self._known_words = list(self.vocabulary)
 
@@ -176,29 +158,13 @@ class Matcher:
         token_stage: dict[str, float] = defaultdict(float)
         for tok, w in weights.items():
             for tid in self.topic_postings.get(tok, ()):
-                token_stage[tid] += w / qweight
-        # Rare words find the variants; common words (社保, social) only add to variants already found,
-        # which spares walking their long posting lists and changes no ranking that matters.
-        common: dict[int, float] = defaultdict(float)
-        frequent = []
-        for tok, w in weights.items():
-            postings = self.postings.get(tok, ())
-            if len(postings) > COMMON_POSTINGS and len(weights) > 1 and w < max(weights.values()):
-                frequent.append((tok, w))
-                continue
-            for index in postings:
-                common[index] += w
-        for index in common:
-            held = self.variants[index].tokens
-            for tok, w in frequent:
-                if tok in held:
-                    common[index] += w
-        overlap: dict[str, float] = defaultdict(float)
-        for index, shared in common.items():
-            v = self.variants[index]
-            dice = 2 * shared / (qweight + v.weight)
-            if dice > overlap[v.topic]:
-                overlap[v.topic] = dice
+                token_stage[tid] += w
+        # A long question tells a story around its subject; past COVERAGE_CAP its extra words stop
+        # counting against every topic, so context does not drown what it asks.
+        scale = 1.0 / min(qweight, COVERAGE_CAP)
+        for tid in token_stage:
+            token_stage[tid] = min(1.0, token_stage[tid] * scale)
+        langs = (lang,) if lang else LANGS
         keyword: dict[str, float] = defaultdict(float)
         padded = f" {norm} "
         anchors = set(norm.split()) | set(norm)
@@ -206,20 +172,17 @@ class Matcher:
             for kw, tid, cjk, weight in self.keywords.get(anchor, ()):
                 if (kw in norm) if cjk else (f" {kw} " in padded):
                     keyword[tid] += weight
-        pool = sorted(token_stage, key=lambda t: token_stage[t] + overlap.get(t, 0.0), reverse=True)[:FUZZY_POOL]
+        pool = sorted(token_stage, key=token_stage.__getitem__, reverse=True)[:FUZZY_POOL]
         pool = set(pool) | {t for t in keyword if token_stage.get(t, 0.0) >= 0.2}
-        joined = " ".join(sorted(qtoks))
+        joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
         scored = []
         for tid in pool:
-            choices = self.fuzzy_choices.get((tid, lang or "en"), ())
-            if lang is None:
-                choices = [c for l in LANGS for c in self.fuzzy_choices.get((tid, l), ())]
+            choices = [c for l in langs for c in self.fuzzy_choices.get((tid, l), ())]
             # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
             best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
             fz = best[1] / 100 if best else 0.0
             total = (
                 WEIGHTS["coverage"] * token_stage.get(tid, 0.0)
-                + WEIGHTS["overlap"] * overlap.get(tid, 0.0)
                 + WEIGHTS["fuzzy"] * fz
                 + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
             )

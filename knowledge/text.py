@@ -14,6 +14,7 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 _NOT_WORD = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff]+")
 _SPACES = re.compile(r"\s+")
+_ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # Latin letters that may carry accents
 
 # Characters that carry no meaning of their own in a question; they split CJK runs
 # so that bigrams never straddle them ("要准备" gives 准备, not 要准).
@@ -38,6 +39,7 @@ STOPWORDS = _STOP["en"] | _STOP["es"]
 # same way to content and questions, so crudeness costs little and gains recall.
 _SUFFIXES = sorted(
     "ations ation ciones cion ing ings edly ed es s mente ando iendo ados adas idos idas ado ada ido ida ar er ir "
+    "aron ieron aba aban amos emos imos arse erse irse arme erme irme arla arlo "
     "os as ment ments ly ies y al ales a o e".split(),
     key=len,
     reverse=True,
@@ -60,7 +62,7 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     if has_cjk(text):
         text = _to_simplified()(text)
-    if not text.isascii():
+    if _ACCENTED.search(text):
         decomposed = unicodedata.normalize("NFD", text)
         text = unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
     return text
@@ -77,7 +79,11 @@ def stem(word: str) -> str:
         return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    # contratacion -> contrata -> contrat, like contratar -> contrat: one more vowel off a long stem.
+    if len(word) > 5 and word[-1] in "aeio":
+        word = word[:-1]
     return word
 
 
