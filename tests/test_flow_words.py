@@ -1,0 +1,171 @@
+"""Navigation words in three languages, typed labels, and stable button ids."""
+from __future__ import annotations
+
+import pytest
+
+from conversations.events import SIMPLE, Back, Cancel, Choose, Continue, Done, Next, Restart, Start, Tick
+from conversations.loader import build_flow, load_flows
+from conversations.machine import State, advance, start
+from conversations.model import LANGS
+from conversations.normal import key
+from conversations.words import (
+    LABELS,
+    MAX_BUTTON_BYTES,
+    SYNONYMS,
+    VOCABULARY,
+    button_id,
+    label,
+    parse,
+    parse_button,
+)
+
+FLOWS = load_flows()
+ANNUAL = FLOWS["annual_review"]
+AT_ROUTE = start(ANNUAL)
+
+
+@pytest.mark.parametrize("text, event, lang", [
+    ("next", Next(), "en"), ("Next", Next(), "en"), ("  NEXT!! ", Next(), "en"), ("ｎｅｘｔ", Next(), "en"),
+    ("go on", Next(), "en"), ("ok, next", Next(), "en"),
+    ("siguiente", Next(), "es"), ("Siguiente.", Next(), "es"), ("sigue", Next(), "es"), ("adelante", Next(), "es"),
+    ("下一步", Next(), "zh"), ("下一步。", Next(), "zh"), ("下一个", Next(), "zh"), ("好的，下一步", Next(), "zh"),
+    ("ok", Next(), None), ("OK", Next(), None),
+    ("continue", Continue(), "en"), ("continuar", Continue(), "es"), ("继续", Continue(), "zh"), ("繼續", Continue(), "zh"),
+    ("back", Back(), "en"), ("go back", Back(), "en"), ("previous", Back(), "en"),
+    ("atrás", Back(), "es"), ("atras", Back(), "es"), ("ATRÁS", Back(), "es"), ("volver", Back(), "es"),
+    ("返回", Back(), "zh"), ("上一步", Back(), "zh"),
+    ("cancel", Cancel(), "en"), ("stop", Cancel(), "en"), ("quit", Cancel(), "en"), ("exit", Cancel(), "en"),
+    ("salir", Cancel(), "es"), ("cancelar", Cancel(), "es"), ("parar", Cancel(), "es"),
+    ("取消", Cancel(), "zh"), ("退出", Cancel(), "zh"), ("不做了", Cancel(), "zh"),
+    ("start over", Restart(), "en"), ("restart", Restart(), "en"), ("empezar de nuevo", Restart(), "es"),
+    ("reiniciar", Restart(), "es"), ("重新开始", Restart(), "zh"), ("重新開始", Restart(), "zh"), ("从头开始", Restart(), "zh"),
+    ("done", Done(), "en"), ("finished", Done(), "en"), ("I'm done", Done(), "en"),
+    ("listo", Done(), "es"), ("terminado", Done(), "es"), ("hecho", Done(), "es"),
+    ("完成", Done(), "zh"), ("好了", Done(), "zh"), ("做完了", Done(), "zh"),
+])
+def test_navigation_words(text, event, lang):
+    assert parse(text, ANNUAL, AT_ROUTE) == (event, lang)
+    assert parse(text) == (event, lang)  # outside any flow too: "continue" resumes one
+
+
+@pytest.mark.parametrize("text", [
+    "what happens next after I submit?",
+    "¿qué pasa si vuelvo atrás en el formulario?",
+    "下一步要交什么材料",
+    "can I cancel my social insurance",
+    "next month",
+    "",
+    "   ",
+    "?!",
+])
+def test_a_question_containing_a_word_is_not_an_event(text):
+    assert parse(text, ANNUAL, AT_ROUTE) is None
+
+
+@pytest.mark.parametrize("word", sorted(LABELS))
+@pytest.mark.parametrize("lang", LANGS)
+def test_typing_a_button_label_does_what_the_button_does(word, lang):
+    assert parse(label(word, lang)) == (SIMPLE[word], lang)
+
+
+def test_every_word_has_a_label_and_synonyms_in_every_language():
+    assert set(LABELS) == set(SYNONYMS) == {"next", "back", "cancel", "restart", "done", "continue"}
+    for word in LABELS:
+        for lang in LANGS:
+            assert LABELS[word][lang] and SYNONYMS[word][lang]
+
+
+def test_no_phrase_means_two_things():
+    meanings: dict[str, set[str]] = {}
+    for word, by_lang in SYNONYMS.items():
+        for phrases in by_lang.values():
+            for phrase in phrases:
+                meanings.setdefault(key(phrase), set()).add(word)
+    assert all(len(words) == 1 for words in meanings.values())
+    assert VOCABULARY[key("ok")] == ("next", frozenset(LANGS))
+
+
+@pytest.mark.parametrize("text, event, lang", [
+    ("Alipay", Choose("alipay"), None),
+    ("alipay", Choose("alipay"), None),
+    ("支付宝", Choose("alipay"), "zh"),
+    ("支付寶", Choose("alipay"), "zh"),
+    ("Social security bureau app", Choose("app"), "en"),
+    ("app de la seguridad social", Choose("app"), "es"),
+    ("社保局APP", Choose("app"), "zh"),
+    ("en linea", Choose("online"), "es"),
+    ("身份证和人脸认证", Choose("online"), "zh"),
+])
+def test_choice_labels_in_any_language(text, event, lang):
+    assert parse(text, ANNUAL, AT_ROUTE) == (event, lang)
+
+
+def test_choices_count_only_on_their_step_and_in_an_active_flow():
+    later = advance(ANNUAL, AT_ROUTE, Choose("alipay"))
+    assert parse("alipay", ANNUAL, later) is None
+    assert parse("alipay") is None
+    assert parse("alipay", ANNUAL, advance(ANNUAL, AT_ROUTE, Cancel())) is None
+    assert parse("No ha funcionado", ANNUAL, later) is None
+
+
+def test_a_step_option_wins_over_a_navigation_word():
+    certify = State(ANNUAL.id, "alipay_certify", ("route",))
+    assert parse("no ha funcionado", ANNUAL, certify) == (Choose("failed"), "es")
+    assert parse("下一步", ANNUAL, certify) == (Next(), "zh")
+    text = {"en": "Ready", "es": "Listo", "zh": "好"}
+    flow = build_flow({
+        "id": "tiny", "title": text, "description": text, "triggers": {l: ["x"] for l in LANGS},
+        "sources": ["doc-000"], "start": "a",
+        "steps": {
+            "a": {"text": text, "source": "doc-000", "choices": [{"id": "ready", "label": text, "to": "b"}]},
+            "b": {"text": text, "source": "doc-000"},
+        },
+    })
+    assert parse("listo", flow, start(flow)) == (Choose("ready"), "es")  # not Done
+    assert parse("listo", flow, advance(flow, start(flow), Choose("ready"))) == (Done(), "es")
+
+
+def test_checklist_labels_tick():
+    flow = FLOWS["new_employee_registration"]
+    state = advance(flow, advance(flow, start(flow), Choose("new_unit")), Next())
+    assert parse("Copy of the business licence", flow, state) == (Tick("licence_copy"), "en")
+    assert parse("copia de la licencia comercial", flow, state) == (Tick("licence_copy"), "es")
+    assert parse("☐ 工商营业执照复印件", flow, state) == (Tick("licence_copy"), "zh")
+
+
+def all_events(flow):
+    yield Start()
+    yield from SIMPLE.values()
+    for step in flow.steps.values():
+        yield from (Choose(c.id) for c in step.choices)
+        yield from (Tick(i.id) for i in step.checklist)
+
+
+@pytest.mark.parametrize("flow_id", sorted(FLOWS))
+def test_button_ids_round_trip_and_fit(flow_id):
+    for event in all_events(FLOWS[flow_id]):
+        value = button_id(flow_id, event)
+        assert value.startswith(f"flow:{flow_id}:")
+        assert len(value.encode("utf-8")) <= MAX_BUTTON_BYTES
+        assert parse_button(value) == (flow_id, event)
+
+
+def test_button_id_examples():
+    assert button_id("annual_review", Next()) == "flow:annual_review:next"
+    assert button_id("annual_review", Choose("alipay")) == "flow:annual_review:choose:alipay"
+    assert button_id("annual_review", Tick("licence_copy")) == "flow:annual_review:tick:licence_copy"
+    assert button_id("annual_review", Start()) == "flow:annual_review:start"
+    assert parse_button("flow:annual_review:start") == ("annual_review", Start())
+
+
+@pytest.mark.parametrize("value", [
+    "", "next", "topic:annual-review", "flow:", "flow:annual_review", "flow:annual_review:jump",
+    "flow::next", "flow:annual_review:choose", "flow:annual_review:choose:", "flow:a:tick:b:c",
+])
+def test_parse_button_refuses_other_ids(value):
+    assert parse_button(value) is None
+
+
+def test_a_button_id_over_64_bytes_is_refused():
+    with pytest.raises(ValueError):
+        button_id("annual_review", Choose("x" * 60))
