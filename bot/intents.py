@@ -17,7 +17,7 @@ _RAW = ("👍", "👎")  # matched on the raw text: normalisation would erase th
 @dataclass(frozen=True)
 class _Intent:
     whole: dict[str, str]  # a normalised phrase that must be the whole message -> its language
-    inside: list[tuple[re.Pattern, str]]  # one pattern per language, phrases anywhere in the message
+    inside: re.Pattern | None  # every language's phrases in one pattern; the group name is the language
 
 
 @lru_cache(maxsize=1)
@@ -30,13 +30,13 @@ def _table() -> dict[str, _Intent]:
         for lang, phrases in (spec.get("whole") or {}).items():
             for p in phrases:
                 whole.setdefault(p if p in _RAW else normalize(p), lang)
-        inside = []
+        groups = []
         for lang, phrases in (spec.get("inside") or {}).items():
             # Latin phrases must stand as whole words ("operator" not in "cooperator"); Chinese has no spaces.
             alts = [rf"(?<!\w){re.escape(normalize(p))}(?!\w)" if p.isascii() else re.escape(normalize(p))
                     for p in phrases]
-            inside.append((re.compile("|".join(alts)), lang))
-        table[name] = _Intent(whole, inside)
+            groups.append(f"(?P<{lang}>{'|'.join(alts)})")
+        table[name] = _Intent(whole, re.compile("|".join(groups)) if groups else None)
     return table
 
 
@@ -49,15 +49,12 @@ def intent(name: str, text: str, norm: str | None = None) -> str | None:
         lang = spec.whole.get(norm) or spec.whole.get(text.strip())
         if lang:
             return lang
-    for pattern, lang in spec.inside:
-        if pattern.search(norm):
-            return lang
-    return None
+    found = spec.inside.search(norm) if spec.inside else None
+    return found.lastgroup if found else None
 
 
 def without(name: str, text: str) -> str:
     """The normalised text with the phrases that say `name` taken out (what is left is the subject)."""
     norm = normalize(text)
-    for pattern, _ in _table()[name].inside:
-        norm = pattern.sub(" ", norm)
-    return " ".join(norm.split())
+    pattern = _table()[name].inside
+    return " ".join((pattern.sub(" ", norm) if pattern else norm).split())

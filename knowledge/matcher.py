@@ -177,7 +177,8 @@ class Matcher:
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
         scored = []
         for tid in pool:
-            choices = [c for l in langs for c in self.fuzzy_choices.get((tid, l), ())]
+            choices = self.fuzzy_choices.get((tid, lang), ()) if lang else [
+                c for l in LANGS for c in self.fuzzy_choices.get((tid, l), ())]
             # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
             best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
             fz = best[1] / 100 if best else 0.0

@@ -16,6 +16,19 @@ _NOT_WORD = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff]+")
 _SPACES = re.compile(r"\s+")
 _ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # Latin letters that may carry accents
 
+
+def _unaccent_table() -> dict[int, str]:
+    """Each accented Latin letter to its base letters (é -> e, ñ -> n), built once."""
+    table = {}
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        base = "".join(c for c in unicodedata.normalize("NFD", chr(code)) if not unicodedata.combining(c))
+        if base != chr(code):
+            table[code] = base
+    return table
+
+
+_UNACCENT = _unaccent_table()
+
 # Characters that carry no meaning of their own in a question; they split CJK runs
 # so that bigrams never straddle them ("要准备" gives 准备, not 要准).
 _ZH_STOP = set("的了吗吗呢吧啊呀嘛么我你您他她它们是在有要想请问和与及或都也就还这那个一些哪里什么怎么如何为何可以能够会该应当需要去把被让给对")
@@ -63,8 +76,7 @@ def fold(text: str) -> str:
     if has_cjk(text):
         text = _to_simplified()(text)
     if _ACCENTED.search(text):
-        decomposed = unicodedata.normalize("NFD", text)
-        text = unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+        text = text.translate(_UNACCENT)
     return text
 
 
