@@ -147,16 +147,18 @@ class Dialogue:
             if turn.user.recent_topic and intents.intent(name, text, norm):
                 return self._feedback(turn, turn.user.recent_topic, vote)
         if turn.user.flow_state:
-            return self._in_flow(text, turn)
-        return self._question(text, turn)
+            return self._in_flow(text, turn, norm)
+        return self._question(text, turn, norm=norm)
 
     # -- questions ----------------------------------------------------------------------------
-    def _question(self, text: str, turn: Turn, *, in_flow: machine.State | None = None) -> Reply:
-        if intents.intent("guide", text):  # "guide me through X": X alone says which procedure
+    def _question(self, text: str, turn: Turn, *, norm: str | None = None,
+                  in_flow: machine.State | None = None) -> Reply:
+        norm = normalize(text) if norm is None else norm
+        if intents.intent("guide", text, norm):  # "guide me through X": X alone says which procedure
             flow = self._flow_for(self.matcher.score(intents.without("guide", text), turn.lang))
             if flow:
                 return self._start_flow(flow, turn)
-        candidates = self.matcher.score(text, turn.lang)
+        candidates = self.matcher.score(text, turn.lang, norm)
         decision = decide(candidates)
         if decision.outcome == "answer":
             target = decision.topic
@@ -196,7 +198,15 @@ class Dialogue:
         return self._reply(turn, text, "fallback", buttons=buttons, fallback=True, confidence=decision.confidence)
 
     def _answer(self, topic: Topic, turn: Turn, confidence: float = 1.0) -> Reply:
-        lang = turn.lang
+        text, buttons = self._answer_view(topic.id, turn.lang)
+        if topic.kind == "answer":
+            turn.user.recent_topic = topic.id
+        return self._reply(turn, text, "answer", buttons=list(buttons), topic=topic.id, confidence=confidence)
+
+    @lru_cache(maxsize=512)
+    def _answer_view(self, topic_id: str, lang: str) -> tuple[str, tuple[Button, ...]]:
+        """A topic's rendered answer and buttons: they depend on the content only, so they are drawn once."""
+        topic = self.kb.topics[topic_id]
         cited = [self.kb.sources[s].title[lang] for s in topic.sources if s in self.kb.sources]
         text = render.render("answer", lang, answer=topic.answer[lang], sources=cited, note=topic.kind == "answer")
         buttons = []
@@ -209,8 +219,7 @@ class Dialogue:
             buttons.append(Button(render.say("remind_button", lang), "remind:on"))
         if topic.kind == "answer":
             buttons += [Button("👍", f"fb:up:{topic.id}"), Button("👎", f"fb:down:{topic.id}")]
-            turn.user.recent_topic = topic.id
-        return self._reply(turn, text, "answer", buttons=buttons, topic=topic.id, confidence=confidence)
+        return text, tuple(buttons)
 
     def _title(self, tid: str, lang: str) -> str:
         if tid.startswith("flow:"):
@@ -239,17 +248,17 @@ class Dialogue:
         turn.user.misses = 0
         return self._show_step(flow, state, turn)
 
-    def _in_flow(self, text: str, turn: Turn) -> Reply:
+    def _in_flow(self, text: str, turn: Turn, norm: str) -> Reply:
         state = machine.State.from_dict(turn.user.flow_state)
         flow = self.flows.get(state.flow)
         if flow is None:  # the procedure was removed from the content since
             turn.user.flow_state = None
-            return self._question(text, turn)
+            return self._question(text, turn, norm=norm)
         if self._stale(turn) and not turn.user.flow_state.get("resume_asked"):
             return self._resume_prompt(flow, state, turn)
         parsed = words.parse(text, flow, state)
         if parsed is None:
-            return self._question(text, turn, in_flow=state)
+            return self._question(text, turn, norm=norm, in_flow=state)
         event, word_lang = parsed
         if word_lang:
             turn.lang = word_lang

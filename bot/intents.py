@@ -33,9 +33,10 @@ def _table() -> dict[str, _Intent]:
         groups = []
         for lang, phrases in (spec.get("inside") or {}).items():
             # Latin phrases must stand as whole words ("operator" not in "cooperator"); Chinese has no spaces.
-            alts = [rf"(?<!\w){re.escape(normalize(p))}(?!\w)" if p.isascii() else re.escape(normalize(p))
-                    for p in phrases]
-            groups.append(f"(?P<{lang}>{'|'.join(alts)})")
+            latin = "|".join(re.escape(normalize(p)) for p in phrases if p.isascii())
+            other = "|".join(re.escape(normalize(p)) for p in phrases if not p.isascii())
+            alts = [f"(?<!\\w)(?:{latin})(?!\\w)" if latin else "", other]
+            groups.append(f"(?P<{lang}>{'|'.join(a for a in alts if a)})")
         table[name] = _Intent(whole, re.compile("|".join(groups)) if groups else None)
     return table
 

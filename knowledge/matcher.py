@@ -38,6 +38,7 @@ THRESHOLDS = Thresholds()
 ANSWERABLE = ("answer", "flow")  # kinds that can be offered in "did you mean" (a flow: its trigger phrases)
 WEIGHTS = {"coverage": 0.50, "fuzzy": 0.25, "keyword": 0.25}
 COVERAGE_CAP = 15.0  # idf mass of a typical focused question (see score)
+MAX_POOL = 16  # however many tie at the cut
 FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token stage's ranking
 TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
 
@@ -147,9 +148,10 @@ class Matcher:
             out.append(tok)
         return out
 
-    def score(self, text: str, lang: str | None = None) -> list[Candidate]:
-        """Every topic with any evidence, best first. Pure: the same text always ranks the same."""
-        norm = normalize(text)
+    def score(self, text: str, lang: str | None = None, norm: str | None = None) -> list[Candidate]:
+        """Every topic with any evidence, best first. Pure: the same text always ranks the same.
+        `norm` is normalize(text), for a caller that already has it."""
+        norm = normalize(text) if norm is None else norm
         qtoks = frozenset(self.query_tokens(norm))
         if not qtoks:
             return []
@@ -172,16 +174,26 @@ class Matcher:
             for kw, tid, cjk, weight in self.keywords.get(anchor, ()):
                 if (kw in norm) if cjk else (f" {kw} " in padded):
                     keyword[tid] += weight
-        pool = sorted(token_stage, key=token_stage.__getitem__, reverse=True)[:FUZZY_POOL]
+        ranked_stage = sorted(token_stage.values(), reverse=True)
+        cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1]  # topics tied at the cut all get in
+        pool = sorted(t for t, v in token_stage.items() if v >= cut)[:MAX_POOL]
         pool = set(pool) | {t for t in keyword if token_stage.get(t, 0.0) >= 0.2}
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
+        choices, owners = [], []
+        for tid in pool:
+            for variant_lang in langs:
+                found = self.fuzzy_choices.get((tid, variant_lang), ())
+                choices += found
+                owners += [tid] * len(found)
+        fuzzy: dict[str, float] = defaultdict(float)
+        # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting;
+        # one extract over the whole pool keeps the loop in rapidfuzz's C code.
+        for _, similarity, index in process.extract(joined, choices, scorer=fuzz.ratio, limit=None):
+            if similarity > fuzzy[owners[index]]:
+                fuzzy[owners[index]] = similarity
         scored = []
         for tid in pool:
-            choices = self.fuzzy_choices.get((tid, lang), ()) if lang else [
-                c for l in LANGS for c in self.fuzzy_choices.get((tid, l), ())]
-            # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
-            best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
-            fz = best[1] / 100 if best else 0.0
+            fz = fuzzy.get(tid, 0.0) / 100
             total = (
                 WEIGHTS["coverage"] * token_stage.get(tid, 0.0)
                 + WEIGHTS["fuzzy"] * fz

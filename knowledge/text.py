@@ -52,7 +52,7 @@ STOPWORDS = _STOP["en"] | _STOP["es"]
 # same way to content and questions, so crudeness costs little and gains recall.
 _SUFFIXES = sorted(
     "ations ation ciones cion ing ings edly ed es s mente ando iendo ados adas idos idas ado ada ido ida ar er ir "
-    "aron ieron aba aban amos emos imos arse erse irse arme erme irme arla arlo "
+    "aron ieron aba aban amos emos imos arse erse irse arme erme irme arla arlo melo mela selo sela telo "
     "os as ment ments ly ies y al ales a o e".split(),
     key=len,
     reverse=True,
