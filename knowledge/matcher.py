@@ -175,7 +175,8 @@ class Matcher:
                 if (kw in norm) if cjk else (f" {kw} " in padded):
                     keyword[tid] += weight
         ranked_stage = sorted(token_stage.values(), reverse=True)
-        cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1]  # topics tied at the cut all get in
+        # Topics tied at the cut all get in; no known word at all leaves only keyword topics.
+        cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1] if ranked_stage else float("inf")
         pool = sorted(t for t, v in token_stage.items() if v >= cut)[:MAX_POOL]
         pool = set(pool) | {t for t in keyword if token_stage.get(t, 0.0) >= 0.2}
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
