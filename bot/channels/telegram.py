@@ -1,0 +1,308 @@
+"""Telegram: a thin adapter over the dialogue core, on python-telegram-bot v22.
+
+Telegram updates become `Message`s; the core's `Reply`s become HTML messages with inline
+keyboards. Long polling by default; a webhook with a secret token when TELEGRAM_WEBHOOK_URL
+is set. Reminders live in the database (the job queue only looks at them every few minutes),
+so they survive a restart.
+
+Reading order: `run_from_env` (the `socialbot telegram` command) -> `build_application`
+(the table of contents) -> `TelegramChannel` (one short callback per kind of update).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
+
+from telegram import (BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Message as TgMessage,
+                      ReplyParameters, Update)
+from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
+from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, Defaults,
+                          MessageHandler, TypeHandler, filters)
+
+from bot import render
+from bot.channels.telegram_format import keyboard, split_text, to_html
+from bot.channels.telegram_runtime import (PerChatRateLimiter, PerUserOrder, Settings, SettingsError,
+                                           install_redaction, redact)
+from bot.dialogue import hint_language
+from bot.messages import LANGS, Message, Reply
+from bot.reminders import due, next_window
+from bot.store import now
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# The commands Telegram's menu shows, described in each language (the default menu is English).
+COMMANDS: dict[str, dict[str, str]] = {
+    "start": {"en": "Main topics", "es": "Temas principales", "zh": "主要主题"},
+    "help": {"en": "How to ask me", "es": "Cómo preguntarme", "zh": "使用帮助"},
+    "language": {"en": "Change the language", "es": "Cambiar de idioma", "zh": "切换语言"},
+    "cancel": {"en": "Leave a procedure", "es": "Salir de un trámite", "zh": "退出办理流程"},
+    "remind": {"en": "Annual review reminder", "es": "Aviso de la revisión anual", "zh": "年审提醒"},
+    "forget": {"en": "Erase what I hold about you", "es": "Borrar lo que guardo sobre ti", "zh": "删除我保存的您的信息"},
+}
+# A message with one of these is something a user sent that is not text; the first one found names it.
+MEDIA = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio", "document", "venue",
+         "location", "contact", "poll", "dice", "game", "story", "invoice", "paid_media", "checklist")
+GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+class TelegramChannel:
+    """Turns updates into Messages for the dialogue, and its Replies into Telegram messages."""
+
+    def __init__(self, dialogue, settings: Settings, clock: Callable[[], datetime] = now):
+        self.dialogue = dialogue
+        self.store = dialogue.store
+        self.settings = settings
+        self.clock = clock
+
+    # -- updates ------------------------------------------------------------------------------
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message (or an edited one, answered like a new one): text, a command, or media."""
+        msg = update.effective_message
+        if msg.chat.type == ChatType.CHANNEL or is_service(update):
+            return
+        text = msg.text if msg.text is not None else msg.caption
+        if msg.chat.type in GROUPS:
+            text = addressed_text(msg, context.bot.username, context.bot.id)
+            if text is None:  # in a group, only what is meant for the bot
+                return
+        media = None if msg.text is not None else media_kind(msg)
+        reply = self.dialogue.handle(self.message(update, text=text or "", media=media))
+        await self.send(context, msg.chat_id, reply, answering=msg)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A pressed inline button: answer the query, then send the result as a new message."""
+        query = update.callback_query
+        try:
+            await query.answer()
+        except BadRequest as err:  # too old to acknowledge: the press still deserves its answer
+            log.info("callback query not acknowledged: %s", err)
+        if not query.data:  # a game's button: nothing of ours
+            return
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        reply = self.dialogue.handle(self.message(update, button=query.data, chat=chat_id))
+        await self.send(context, chat_id, reply)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Channel posts, membership changes and the like: nobody asked anything, so no answer."""
+        log.debug("update %s ignored (nothing to answer)", update.update_id)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error and, when a user is waiting, tell them something went wrong."""
+        log.error("error while handling update %s", getattr(update, "update_id", None), exc_info=context.error)
+        if not isinstance(update, Update) or not update.effective_chat:
+            return
+        if update.effective_chat.type == ChatType.CHANNEL:
+            return
+        with contextlib.suppress(TelegramError):
+            if update.callback_query:
+                await update.callback_query.answer()
+        try:
+            await context.bot.send_message(update.effective_chat.id, to_html(render.say("error", self.lang_of(update))))
+        except TelegramError as err:
+            log.warning("could not tell chat %s about the error: %s", update.effective_chat.id, err)
+
+    # -- between Telegram and the core --------------------------------------------------------
+    def message(self, update: Update, *, text: str = "", button: str | None = None, media: str | None = None,
+                chat: int | None = None) -> Message:
+        user, tg_chat = update.effective_user, update.effective_chat
+        chat_id = chat if chat is not None else tg_chat.id
+        return Message(user=str(user.id) if user else f"chat{chat_id}", text=text, button=button, media=media,
+                       lang_hint=user.language_code if user else None, channel=CHANNEL, chat=str(chat_id))
+
+    async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply,
+                   answering: TgMessage | None = None) -> None:
+        """The reply as one or more HTML messages; the keyboard goes with the last part."""
+        parts = split_text(reply.text)
+        extra = {}
+        if answering is not None and answering.chat.type in GROUPS:  # whom we answer, in a busy group
+            extra["reply_parameters"] = ReplyParameters(answering.message_id, allow_sending_without_reply=True)
+            if answering.is_topic_message:
+                extra["message_thread_id"] = answering.message_thread_id
+        for n, part in enumerate(parts, 1):
+            markup = keyboard(reply.buttons) if n == len(parts) else None
+            await context.bot.send_message(chat_id, to_html(part), reply_markup=markup, **extra)
+            extra.pop("reply_parameters", None)
+
+    def lang_of(self, update: Update) -> str:
+        user = update.effective_user
+        with contextlib.suppress(Exception):  # the store may be what failed
+            stored = self.store.user(str(user.id)).lang if user else None
+            if stored in LANGS:
+                return stored
+        return hint_language(user.language_code if user else None) or "en"
+
+    # -- start, reminders, stop ---------------------------------------------------------------
+    async def post_init(self, app: Application) -> None:
+        """At start: the command menus, the retention purge, and the reminder job (first run now)."""
+        await register_commands(app.bot)
+        gone = self.store.purge(self.settings.retention_days)
+        if gone:
+            log.info("purged %d stored question(s) older than %d days", gone, self.settings.retention_days)
+        # Jobs added before the scheduler starts: a "now" that has passed by then must still run.
+        app.job_queue.run_once(self.send_reminders, when=0, name="reminders-at-start",
+                               job_kwargs={"misfire_grace_time": None})
+        app.job_queue.run_repeating(self.send_reminders, interval=self.settings.reminder_every,
+                                    first=self.settings.reminder_every, name="reminders")
+
+    async def send_reminders(self, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """Send the reminders that are due, and set each for next year's window. The rows are the truth."""
+        moment = self.clock()
+        sent = 0
+        for row in due(self.store.reminders(), moment):
+            try:
+                chat_id = int(row["chat"])
+            except (TypeError, ValueError):  # set from another channel: not ours to deliver
+                continue
+            try:
+                await context.bot.send_message(chat_id, to_html(render.say("remind_message", row["lang"] or "en")))
+                sent += 1
+            except (Forbidden, BadRequest) as err:  # blocked, or the chat is gone: try again next year
+                log.warning("reminder for chat %s not delivered: %s", chat_id, err)
+            except TelegramError as err:  # a network hiccup: the next run tries again
+                log.warning("reminder for chat %s will be retried: %s", chat_id, err)
+                continue
+            self.store.mark_reminder_sent(row["user"], next_due=next_window(moment))
+        return sent
+
+
+async def register_commands(bot) -> None:
+    """setMyCommands for each language, and a default (English) for every other."""
+    for lang in (None, *LANGS):
+        commands = [BotCommand(name, text[lang or "en"]) for name, text in COMMANDS.items()]
+        try:
+            await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+        except TelegramError as err:  # the bot works without its menu
+            log.warning("could not register the commands for %s: %s", lang or "default", err)
+
+
+# -- reading a message ----------------------------------------------------------------------------
+def is_service(update: Update) -> bool:
+    """A member joined, a title changed, a message was pinned...: nothing was said to us."""
+    return bool(filters.StatusUpdate.ALL.check_update(update))
+
+
+def media_kind(msg: TgMessage) -> str:
+    return next((kind for kind in MEDIA if getattr(msg, kind, None)), "other")
+
+
+def addressed_text(msg: TgMessage, username: str, bot_id: int) -> str | None:
+    """In a group: the text (without our @mention) if the message is for us, else None.
+
+    For us: a command with no @bot or with ours, a message that mentions us, a reply to one of ours.
+    """
+    text = msg.text if msg.text is not None else (msg.caption or "")
+    entities = msg.parse_entities() if msg.text is not None else msg.parse_caption_entities()
+    mine = f"@{username}".lower()
+    if text.startswith("/"):
+        command = text.split(maxsplit=1)[0]
+        target = command.partition("@")[2].lower()
+        return text if not target or f"@{target}" == mine else None
+    mentioned = any(
+        (e.type == MessageEntityType.MENTION and value.lower() == mine)
+        or (e.type == MessageEntityType.TEXT_MENTION and e.user and e.user.id == bot_id)
+        for e, value in entities.items()
+    )
+    replied = msg.reply_to_message is not None and msg.reply_to_message.from_user is not None \
+        and msg.reply_to_message.from_user.id == bot_id
+    if not (mentioned or replied):
+        return None
+    text = re.sub(rf"{re.escape(mine)}[,:;，：]?", " ", text, flags=re.IGNORECASE)  # "@bot, question"
+    return " ".join(text.split())
+
+
+# -- the application ------------------------------------------------------------------------------
+def build_application(settings: Settings, dialogue, *, clock: Callable[[], datetime] = now) -> Application:
+    """The whole bot, in the order things happen."""
+    channel = TelegramChannel(dialogue, settings, clock)
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(PerChatRateLimiter())
+        .concurrent_updates(PerUserOrder(64))
+        .post_init(channel.post_init)
+        .build()
+    )
+    app.add_handler(CallbackQueryHandler(channel.on_button))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGES, channel.on_message))
+    app.add_handler(TypeHandler(Update, channel.on_other))
+    app.add_error_handler(channel.on_error)
+    app.bot_data["channel"] = channel
+    return app
+
+
+def polling_options(settings: Settings) -> dict:
+    return {"timeout": settings.poll_timeout, "bootstrap_retries": 3, "allowed_updates": None}
+
+
+def webhook_options(settings: Settings) -> dict:
+    return {"listen": settings.webhook_listen, "port": settings.webhook_port, "url_path": settings.url_path,
+            "webhook_url": settings.webhook_url, "secret_token": settings.webhook_secret, "bootstrap_retries": 3}
+
+
+@contextlib.asynccontextmanager
+async def running(app: Application, settings: Settings) -> AsyncIterator[Application]:
+    """The bot running inside an event loop that is already running (tests, embedding):
+    the same steps, in the same order, as `Application.run_polling` / `run_webhook`."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        if settings.webhook_url:
+            await app.updater.start_webhook(**webhook_options(settings))
+        else:
+            await app.updater.start_polling(**polling_options(settings))
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)
+
+
+def run_from_env(db_path: str | None = None, env: Mapping[str, str] | None = None) -> int:
+    """`socialbot telegram`: run until SIGINT or SIGTERM, then exit 0."""
+    env = os.environ if env is None else env
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as err:
+        print(f"socialbot telegram: {err}", file=sys.stderr)
+        return 2
+    install_redaction(settings.token, settings.webhook_secret)
+
+    from bot.dialogue import Dialogue
+    from bot.store import Store
+
+    store = Store(db_path or env.get("SOCIALBOT_DB") or None)
+    app = build_application(settings, Dialogue(store))
+    try:
+        if settings.webhook_url:
+            log.info("Telegram bot starting (webhook on %s:%s)", settings.webhook_listen, settings.webhook_port)
+            app.run_webhook(**webhook_options(settings))
+        else:
+            log.info("Telegram bot starting (long polling)")
+            app.run_polling(**polling_options(settings))
+    except InvalidToken:
+        print("socialbot telegram: Telegram refused the token (TELEGRAM_BOT_TOKEN)", file=sys.stderr)
+        return 1
+    except (TelegramError, OSError) as err:
+        print(f"socialbot telegram: {redact(str(err), settings.token, settings.webhook_secret)}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
