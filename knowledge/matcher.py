@@ -38,6 +38,8 @@ THRESHOLDS = Thresholds()
 ANSWERABLE = ("answer", "flow")  # kinds that can be offered in "did you mean" (a flow: its trigger phrases)
 WEIGHTS = {"coverage": 0.50, "fuzzy": 0.25, "keyword": 0.25}
 COVERAGE_CAP = 15.0  # idf mass of a typical focused question (see score)
+TOKEN_FIRM = 3  # variants a word must appear in to belong fully to a topic
+TOKEN_FLOOR = 0.6  # how much a word found in one variant only counts
 MAX_POOL = 16  # however many tie at the cut
 FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token stage's ranking
 TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
@@ -68,6 +70,7 @@ class Matcher:
         self.kinds = {t.id: t.kind for t in entries}
         self.fold = {k: v for k, v in (fold or {}).items() if v in self.kinds}
         topic_tokens: dict[str, set[str]] = defaultdict(set)
+        strength: dict[tuple[str, str], float] = defaultdict(float)  # (topic, token) -> how firmly it belongs
         raw_variants: list[tuple[str, str, list[str]]] = []
         self.vocabulary: dict[str, str] = {}  # known Latin word -> its stem, for typo correction
         for topic in entries:
@@ -78,10 +81,14 @@ class Matcher:
                     toks = tokens(norm)
                     raw_variants.append((topic.id, lang, toks))
                     topic_tokens[topic.id].update(toks)
+                    for tok in set(toks):
+                        strength[(topic.id, tok)] += 1 / TOKEN_FIRM
                     self._learn_words(norm)
                 for kw in topic.keywords[lang]:
                     norm = normalize(kw)
                     topic_tokens[topic.id].update(tokens(norm))
+                    for tok in tokens(norm):
+                        strength[(topic.id, tok)] += 1.0  # a curator named it: it belongs
                     self._learn_words(norm)
         n = len(entries)
         df: dict[str, int] = defaultdict(int)
@@ -90,10 +97,13 @@ class Matcher:
                 df[tok] += 1
         self.idf = {tok: math.log(1 + n / count) * (0.5 if tok.startswith("u:") else 1.0) for tok, count in df.items()}
         self.unknown_idf = math.log(1 + n / 3)  # unknown words count against every topic, but as filler
-        self.topic_postings: dict[str, tuple[str, ...]] = defaultdict(tuple)
+        # A word in one stray variant belongs to a topic less than one in many of its variants or its
+        # keywords: 到底 in one review question must not weigh like 社会保险 in every definition question.
+        self.topic_postings: dict[str, tuple[tuple[str, float], ...]] = defaultdict(tuple)
         for tid, toks in topic_tokens.items():
             for tok in toks:
-                self.topic_postings[tok] += (tid,)
+                firm = TOKEN_FLOOR + (1 - TOKEN_FLOOR) * min(1.0, strength[(tid, tok)])
+                self.topic_postings[tok] += ((tid, firm),)
         self.fuzzy_choices: dict[tuple[str, str], list[str]] = defaultdict(list)  # (topic, lang) -> token strings
         for tid, lang, toks in raw_variants:
             joined = " ".join(sorted({t for t in toks if not t.startswith("u:")}))
@@ -159,8 +169,8 @@ class Matcher:
         qweight = sum(weights.values())
         token_stage: dict[str, float] = defaultdict(float)
         for tok, w in weights.items():
-            for tid in self.topic_postings.get(tok, ()):
-                token_stage[tid] += w
+            for tid, firm in self.topic_postings.get(tok, ()):
+                token_stage[tid] += w * firm
         # A long question tells a story around its subject; past COVERAGE_CAP its extra words stop
         # counting against every topic, so context does not drown what it asks.
         scale = 1.0 / min(qweight, COVERAGE_CAP)
