@@ -64,13 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("SOCIALBOT_LOG", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.privacy import MaskPersonal
+
+    for handler in logging.getLogger().handlers:  # whatever a library logs, no personal number reaches the log
+        handler.addFilter(MaskPersonal())
     command = args.command or ("telegram" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat")
     if command == "batch":
         from bot.channels import batch
 
         # Replies must be UTF-8 whatever the locale says; a broken byte on stdin must not end the run.
         sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-        sys.stdout.reconfigure(encoding="utf-8")
+        sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")  # a lone surrogate stays valid JSON
         batch.run(_dialogue(_store(args.db, memory=not args.db)), sys.stdin, sys.stdout)
         return 0
     if command == "chat":

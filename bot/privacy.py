@@ -21,6 +21,10 @@ Pure module, standard library only.  Four kinds are found:
            domain with a dot and a final part of 2+ letters (``valid`` always
            True).  Digits inside an address (QQ mail: ``13812345678@qq.com``)
            belong to the address, not to a phone.
+``number`` any solid run of more than 19 digits (after a possible ID ending
+           in X): no single kind fits it, but it is what a phone glued to an ID,
+           or two card numbers typed without a space, look like, so it is never
+           kept in clear.  ``valid`` is always False (nothing can be checked).
 
 Masked format (what :func:`mask` writes in place of the whole match, prefix
 and separators included)::
@@ -29,6 +33,7 @@ and separators included)::
     [PHONE:***5678]   phone: the last 4 digits
     [CARD:***0123]    card: the last 4 digits
     [EMAIL]           e-mail: nothing is kept
+    [NUMBER:***5678]  a run of 20+ digits: the last 4 digits
 
 Kept characters are always written as ASCII, even when the user typed
 full-width digits (``１３８…``).  Masked text contains no match, so
@@ -39,31 +44,35 @@ recognised; numbers are found next to Chinese characters with no space.
 Ordinary numbers (years, article numbers, amounts, dates, "30 days", short
 codes, decimals) are left alone: only digit runs with no digit directly on
 either side count (a number with a decimal point next to it is not personal).
-Digit runs longer than 19 are not masked (no kind fits them).
+An ID ending in X may have digits straight after it (``…002X13812345678``): the
+X ends it, and the digits after it are looked at as a number of their own.
 
 Speed: no pattern can backtrack badly.  Numbers are looked for only around
 runs of 11+ digits (found by a pattern the regex engine scans quickly), and
-with bounded repetitions; e-mail addresses are looked for only from an "@".
+with bounded repetitions (the one open-ended repetition, 20+ digits, can only
+back off over the run it took, once); e-mail addresses are looked for only
+from an "@".
 A 2,000-character message masks in well under a millisecond, and 200,000
 characters of adversarial text in tens of milliseconds.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
-__all__ = ["Found", "find", "mask", "contains_personal", "id_checksum_ok", "luhn_ok"]
+__all__ = ["Found", "find", "mask", "contains_personal", "id_checksum_ok", "luhn_ok", "MaskPersonal"]
 
-KINDS = ("id", "phone", "card", "email")
+KINDS = ("id", "phone", "card", "email", "number")
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     """One personal number in a text: ``text[start:end]`` is the whole match."""
 
-    kind: str  # "id" | "phone" | "card" | "email"
+    kind: str  # "id" | "phone" | "card" | "email" | "number"
     start: int
     end: int
     valid: bool
@@ -99,9 +108,12 @@ _LONG = (
     f"(?P<solid>{_D}{{17}}{_X}|{_D}{{15,19}})"
     f"|(?P<g684>{_D}{{6}}{_S}{_D}{{8}}{_S}{_D}{{3}}{_DX})"
     f"|(?P<g4>{_D}{{4}}(?:{_S}{_D}{{4}}){{3}}(?:{_S}{_D}{_DX}|{_S}{_D}{{1,3}})?)"
+    f"|(?P<number>{_D}{{20,}}{_X}?)"  # longer than any one kind: a phone glued to an ID, two cards, ...
 )
+# An ID's final X ends it even when digits follow (an ID glued to a phone); no decimal part after it.
+_XID = f"(?P<xid>{_D}{{17}}{_X})(?!{_DOT}{_D})"
 # Phone first: "0086 13812345678" written solid is 15 digits, but no ID starts "00".
-_NUMBER_RE = re.compile(f"{_LEFT}(?:{_PHONE}|{_LONG}){_RIGHT}")
+_NUMBER_RE = re.compile(f"{_LEFT}(?:{_XID}|(?:{_PHONE}|{_LONG}){_RIGHT})")
 
 # Every number kind holds 11 digits in a row with at most one separator between
 # two of them.  Such runs are found fast (the pattern starts with a character
@@ -180,6 +192,8 @@ def _classify(m: re.Match, today: date) -> tuple[Found, str]:
     c = _chars(m.group())
     if m.lastgroup == "phone":
         return Found("phone", start, end, True), c[-4:]
+    if m.lastgroup == "number":
+        return Found("number", start, end, False), c[-4:]
     if len(c) == 18 and m.lastgroup == "g4" and c[17] != "X" and not _id_valid(c, today):
         return Found("card", start, end, luhn_ok(c)), c[-4:]  # 4-4-4-4-2: a card unless a real ID
     if len(c) == 15 or len(c) == 18:
@@ -215,11 +229,12 @@ def _scan(text: str) -> list[tuple[Found, str]]:
             pos = t
         scan = "".join(parts) + text[pos:]
         found = [(Found("email", s, t, True), "") for s, t in emails]
-    n, done, today = len(scan), 0, date.today()  # done: where the last number ended
+    n, done, today = len(scan), 0, None  # done: where the last number ended
     for run in _RUN_RE.finditer(scan):
         lo = max(run.start() - _BEFORE, done)
         for m in _NUMBER_RE.finditer(scan, lo, min(n, run.end() + _AFTER)):
             if m.start() >= done:
+                today = today or date.today()  # only when there is something to classify
                 found.append(_classify(m, today))
                 done = m.end()
     if emails:
@@ -248,5 +263,30 @@ def mask(text: str) -> str:
 
 
 def contains_personal(text: str) -> bool:
-    """True if the user typed an ID, phone, card number or e-mail address."""
+    """True if the user typed an ID, phone, card number, e-mail address or a 20+ digit number."""
     return bool(_scan(text))
+
+
+class MaskPersonal(logging.Filter):
+    """A logging filter that masks personal numbers in a record's message, traceback and stack.
+
+    Put it on a logger (``log.addFilter(MaskPersonal())``: that logger's own records) or on a
+    handler (every record the handler writes, whichever library logged it). The record is
+    changed in place, so every handler after it sees the masked text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to logging's own error report
+            return True
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
+        return True

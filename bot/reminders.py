@@ -5,6 +5,7 @@ SOCIALBOT_REVIEW_OPENS="MM-DD" moves it for a locality that opens at another dat
 """
 from __future__ import annotations
 
+import calendar
 import os
 from datetime import datetime, timezone
 
@@ -22,16 +23,14 @@ def opening(env: dict | None = None) -> tuple[int, int]:
 
 
 def next_window(now: datetime, env: dict | None = None) -> datetime:
-    """The first opening strictly after `now`."""
+    """The first opening strictly after `now` (February 29 opens on February 28 in a common year)."""
     month, day = opening(env)
-    for year in (now.year, now.year + 1, now.year + 2):
-        try:
-            due = datetime(year, month, day, REMINDER_HOUR_UTC, tzinfo=timezone.utc)
-        except ValueError:  # February 29 in a common year
-            continue
+    for year in (now.year, now.year + 1):
+        last = calendar.monthrange(year, month)[1]
+        due = datetime(year, month, min(day, last), REMINDER_HOUR_UTC, tzinfo=timezone.utc)
         if due > now:
             return due
-    raise AssertionError("unreachable: a date recurs within two years")
+    raise AssertionError("unreachable: a date recurs within a year")
 
 
 def due(reminders: list[dict], now: datetime) -> list[dict]:

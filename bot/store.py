@@ -6,10 +6,11 @@ never edit an applied one. Text is stored only after personal numbers are masked
 callers pass masked text; `record_*` masks again as a safety net).
 
 Concurrency: one Store is safe to share between threads (one lock around its connection);
-several Stores, in one process or several, may open the same file. Every write is one short
-`BEGIN IMMEDIATE` transaction, so writers queue on SQLite's lock (up to BUSY_TIMEOUT) instead
-of failing half-way, and a commit is on disk before the caller answers the user (WAL with
-synchronous=NORMAL survives a killed process; only a power cut can cost the last commits).
+several Stores, in one process or several, may open the same file. Every write is one statement
+(atomic on its own) or one short `BEGIN IMMEDIATE` transaction, so writers queue on SQLite's lock
+(up to BUSY_TIMEOUT) instead of failing half-way, and a write is committed before the caller
+answers the user (WAL with synchronous=NORMAL survives a killed process; only a power cut can cost
+the last commits).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one before giving up
 MAX_TEXT = 2000  # characters of a question kept for curators
 # Every table that mentions a user, and the column that does: what /forget erases.
 USER_TABLES = (("users", "id"), ("unanswered", "user"), ("feedback", "user"), ("reminders", "user"))
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 # -- migrations: append only -------------------------------------------------------------------
@@ -66,11 +68,11 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m002_indexes(db: sqlite_utils.Database) -> None:
-    """What retention, reminders and the report look rows up by."""
+    """What retention, reminders and the report look rows up by. (Not users.seen: it changes with
+    every message, and keeping an index on it costs more per message than a rare purge saves.)"""
     db["feedback"].create_index(["ts"], if_not_exists=True)
     db["feedback"].create_index(["topic"], if_not_exists=True)
     db["reminders"].create_index(["due"], if_not_exists=True)
-    db["users"].create_index(["seen"], if_not_exists=True)
 
 
 @migrations()
@@ -154,6 +156,9 @@ class Store:
             path = Path(path) if path else default_path()
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT)
+        # No implicit transactions: a single statement commits on its own, and a multi-statement write
+        # says BEGIN IMMEDIATE itself (sqlite-utils' own atomic() says BEGIN as well).
+        conn.isolation_level = None
         self.db = sqlite_utils.Database(conn)
         self.path = None if memory else path
         self.lock = threading.RLock()
@@ -179,17 +184,23 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                conn.execute("COMMIT")
             except BaseException:
-                conn.rollback()
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.commit()
+
+    def _write1(self, sql: str, args=()) -> sqlite3.Cursor:
+        """One write statement, committed on its own (atomic: SQLite runs it as its own transaction)."""
+        with self.lock:
+            return self.db.conn.execute(sql, args)
 
     # -- users -----------------------------------------------------------------------
     def user(self, user_id: str) -> UserRow:
         with self.lock:
-            row = self.db.execute(
+            row = self.db.conn.execute(
                 "select lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen"
-                " from users where id = ?", [user_id]
+                " from users where id = ?", (user_id,)
             ).fetchone()
         if row is None:
             return UserRow(user_id)
@@ -199,22 +210,20 @@ class Store:
                        misses or 0, recent if isinstance(recent, list) else [], recent_topic,
                        buttons if isinstance(buttons, dict) else {}, chat, seen)
 
-    def save_user(self, user: UserRow) -> None:
-        stamp = _iso()
-        with self._write() as db:
-            db.execute(
-                """insert into users (id, lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons,
-                   chat, created, seen) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   on conflict(id) do update set lang = excluded.lang, lang_chosen = excluded.lang_chosen,
-                   flow_state = excluded.flow_state, misses = excluded.misses, recent = excluded.recent,
-                   recent_topic = excluded.recent_topic, buttons = excluded.buttons,
-                   chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
-                [user.id, user.lang, int(user.lang_chosen),
-                 json.dumps(user.flow_state, ensure_ascii=False) if user.flow_state else None,
-                 user.misses, json.dumps([mask(q) for q in user.recent[-RECENT:]], ensure_ascii=False),
-                 user.recent_topic, json.dumps(user.buttons, ensure_ascii=False) if user.buttons else None,
-                 user.chat, stamp, stamp],
-            )
+    def save_user(self, user: UserRow, at: datetime | None = None) -> None:
+        """Write a user's row; `at` is when they were seen (the dialogue's clock, so tests can move it)."""
+        stamp = _iso(at)
+        self._write1(
+            """insert into users (id, lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons,
+               chat, created, seen) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               on conflict(id) do update set lang = excluded.lang, lang_chosen = excluded.lang_chosen,
+               flow_state = excluded.flow_state, misses = excluded.misses, recent = excluded.recent,
+               recent_topic = excluded.recent_topic, buttons = excluded.buttons,
+               chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
+            (user.id, user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
+             user.misses, _json([mask(q) for q in user.recent[-RECENT:]]), user.recent_topic,
+             _json(user.buttons) if user.buttons else None, user.chat, stamp, stamp),
+        )
         user.seen = stamp
 
     def forget(self, user_id: str) -> None:
@@ -234,29 +243,25 @@ class Store:
     # -- what curators read ----------------------------------------------------------------
     def record_unanswered(self, user_id: str, lang: str, text: str, kind: str, candidates: list[str]) -> int:
         """A fallback or a "did you mean" (kind), with the topics that were offered."""
-        with self._write() as db:
-            cur = db.execute(
-                "insert into unanswered (user, lang, text, kind, candidates, ts) values (?, ?, ?, ?, ?, ?)",
-                [user_id, lang, mask(text)[:MAX_TEXT], kind, json.dumps(list(candidates)), _iso()],
-            )
-            return cur.lastrowid
+        return self._write1(
+            "insert into unanswered (user, lang, text, kind, candidates, ts) values (?, ?, ?, ?, ?, ?)",
+            (user_id, lang, mask(text)[:MAX_TEXT], kind, json.dumps(list(candidates)), _iso()),
+        ).lastrowid
 
     def record_choice(self, user_id: str, topic: str) -> None:
         """The topic a user picked from a "did you mean" list, on their latest such question."""
-        with self._write() as db:
-            db.execute(
-                """update unanswered set chosen = ? where id = (select max(id) from unanswered
-                   where user = ? and kind = 'suggest' and chosen is null)""",
-                [topic, user_id],
-            )
+        self._write1(
+            """update unanswered set chosen = ? where id = (select max(id) from unanswered
+               where user = ? and kind = 'suggest' and chosen is null)""",
+            (topic, user_id),
+        )
 
     def record_feedback(self, user_id: str, topic: str, lang: str, vote: int) -> None:
         """A 👍 (vote > 0) or 👎 under an answer."""
-        with self._write() as db:
-            db.execute(
-                "insert into feedback (user, topic, lang, vote, ts) values (?, ?, ?, ?, ?)",
-                [user_id, topic, lang, 1 if vote > 0 else -1, _iso()],
-            )
+        self._write1(
+            "insert into feedback (user, topic, lang, vote, ts) values (?, ?, ?, ?, ?)",
+            (user_id, topic, lang, 1 if vote > 0 else -1, _iso()),
+        )
 
     def unanswered(self, since_days: int | None = None, lang: str | None = None) -> list[dict]:
         return self._rows("unanswered", since_days, lang)
@@ -289,17 +294,15 @@ class Store:
 
     # -- reminders ---------------------------------------------------------------------------
     def set_reminder(self, user_id: str, lang: str, chat: str | None, due: datetime) -> None:
-        with self._write() as db:
-            db.execute(
-                """insert into reminders (user, lang, chat, due, sent, created) values (?, ?, ?, ?, null, ?)
-                   on conflict(user) do update set lang = excluded.lang,
-                   chat = coalesce(excluded.chat, reminders.chat), due = excluded.due, sent = null""",
-                [user_id, lang, chat, _iso(due), _iso()],
-            )
+        self._write1(
+            """insert into reminders (user, lang, chat, due, sent, created) values (?, ?, ?, ?, null, ?)
+               on conflict(user) do update set lang = excluded.lang,
+               chat = coalesce(excluded.chat, reminders.chat), due = excluded.due, sent = null""",
+            (user_id, lang, chat, _iso(due), _iso()),
+        )
 
     def cancel_reminder(self, user_id: str) -> bool:
-        with self._write() as db:
-            return db.execute("delete from reminders where user = ?", [user_id]).rowcount > 0
+        return self._write1("delete from reminders where user = ?", (user_id,)).rowcount > 0
 
     def reminder(self, user_id: str) -> dict | None:
         with self.lock:
@@ -318,11 +321,10 @@ class Store:
 
     def mark_reminder_sent(self, user_id: str, next_due: datetime | None = None) -> None:
         """Sent: either done for good, or (next_due) moved on to the next window."""
-        with self._write() as db:
-            if next_due is None:
-                db.execute("update reminders set sent = ? where user = ?", [_iso(), user_id])
-            else:
-                db.execute("update reminders set due = ?, sent = null where user = ?", [_iso(next_due), user_id])
+        if next_due is None:
+            self._write1("update reminders set sent = ? where user = ?", (_iso(), user_id))
+        else:
+            self._write1("update reminders set due = ?, sent = null where user = ?", (_iso(next_due), user_id))
 
     # -- operations -----------------------------------------------------------------------------
     def backup(self, target: str | Path) -> None:

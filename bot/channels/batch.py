@@ -43,7 +43,13 @@ def run(dialogue, stdin: IO[str], stdout: IO[str]) -> int:
         if not line.strip():
             continue
         message, problem = request_to_message(line)
-        out = dialogue.handle(message).to_json() if message else error_reply(problem)
+        if message is not None:
+            out = dialogue.handle(message).to_json()
+        elif problem.get("user"):  # a known sender: answered in their language, their place kept
+            out = {**dialogue.handle(Message(user=problem["user"], channel="batch")).to_json(), **problem,
+                   "kind": "error"}
+        else:
+            out = error_reply(problem)
         stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         stdout.flush()
         count += 1
