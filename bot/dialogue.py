@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot import intents, render
 from bot.messages import LANGS, Button, Message, Reply
-from bot.privacy import contains_personal, mask
+from bot.privacy import MaskPersonal, contains_personal, mask
 from bot.store import RECENT, Store, UserRow, now
 from conversations import events as ev
 from conversations import machine, words
@@ -25,6 +25,7 @@ from knowledge.matcher import ANSWERABLE, Matcher, decide
 from knowledge.text import normalize
 
 log = logging.getLogger(__name__)
+log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: never a personal number
 
 MAX_CHARS = 2000  # what is matched of a message; the rest is read past (and the user told)
 STALE = timedelta(hours=12)  # a procedure left this long ago: ask to continue or start over
@@ -57,7 +58,7 @@ def step_tag(step: str) -> str:
 @lru_cache(maxsize=4096)
 def label_key(label: str) -> str:
     """A button label as typed text is compared (labels come from content: a small, fixed set)."""
-    return normalize(label)
+    return normalize(label) or label.strip()  # "👍" normalises to "": keep the label itself
 
 
 def hint_language(code: str | None) -> str | None:
@@ -97,8 +98,19 @@ class Dialogue:
             return self._handle(msg)
         except Exception:  # one broken message must never take the bot (or a user's place) down
             log.exception("dialogue failed for a message (user %s)", msg.user)
-            lang = hint_language(msg.lang_hint) or "en"
-            return Reply(msg.user, render.say("error", lang), lang, "error")
+            return self._failed(msg)
+
+    def _failed(self, msg: Message) -> Reply:
+        """The reply when answering failed: in the user's language, saying where they still are."""
+        lang, flow, step = hint_language(msg.lang_hint) or "en", None, None
+        try:
+            user = self.store.user(msg.user)
+            lang = user.lang or lang
+            if user.flow_state:
+                flow, step = user.flow_state.get("flow"), user.flow_state.get("step")
+        except Exception:  # the store itself failed: the hint's language, no place
+            pass
+        return Reply(msg.user, render.say("error", lang), lang, "error", flow=flow, step=step)
 
     def _handle(self, msg: Message) -> Reply:
         user = self.store.user(msg.user)
@@ -121,7 +133,7 @@ class Dialogue:
             return reply
         user.lang = reply.lang
         user.buttons = {label_key(b.label): b.id for b in reply.buttons}
-        self.store.save_user(user)
+        self.store.save_user(user, at=self.clock())
         return reply
 
     def _route(self, msg: Message, text: str, turn: Turn) -> Reply:
@@ -134,7 +146,7 @@ class Dialogue:
         if text.startswith("/"):
             return self._command(text, turn)
         norm = normalize(text)
-        typed = turn.user.buttons.get(norm)
+        typed = turn.user.buttons.get(norm or text.strip())  # emoji-only text must not press 👍/👎
         if typed:
             return self._button(typed, turn)
         if intents.intent("forget", text, norm):
@@ -154,8 +166,10 @@ class Dialogue:
     def _question(self, text: str, turn: Turn, *, norm: str | None = None,
                   in_flow: machine.State | None = None) -> Reply:
         norm = normalize(text) if norm is None else norm
-        if intents.intent("guide", text, norm):  # "guide me through X": X alone says which procedure
-            flow = self._flow_for(self.matcher.score(intents.without("guide", text), turn.lang))
+        if intents.intent("guide", text, norm):
+            # A procedure's own trigger phrase names it; otherwise "guide me through X": X alone says which.
+            flow = self._flow_for(self.matcher.score(text, turn.lang, norm)[:1]) or self._flow_for(
+                self.matcher.score(intents.without("guide", text), turn.lang))
             if flow:
                 return self._start_flow(flow, turn)
         candidates = self.matcher.score(text, turn.lang, norm)
@@ -171,9 +185,10 @@ class Dialogue:
                 return self._aside(reply, in_flow, turn)
             return reply
         self._remember(turn, text)
-        if in_flow is not None:
-            return self._miss_in_flow(in_flow, turn)
         offered = [c.topic for c in decision.candidates if c.kind in ANSWERABLE]
+        if in_flow is not None:  # neither a step word nor a question we know: curators should see it
+            self.store.record_unanswered(turn.user.id, turn.lang, text, decision.outcome, offered)
+            return self._miss_in_flow(in_flow, turn)
         if decision.outcome == "suggest":
             self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", offered)
             titles = [self._title(t, turn.lang) for t in offered]
@@ -327,7 +342,7 @@ class Dialogue:
     def _miss_in_flow(self, state: machine.State, turn: Turn) -> Reply:
         turn.user.misses += 1
         if turn.user.misses >= 2:
-            return self._escalate(turn, keep=True)
+            return self._escalate(turn)
         flow = self.flows[state.flow]
         return self._show_step(flow, state, turn, prefix=render.say("reprompt", turn.lang))
 
@@ -379,6 +394,9 @@ class Dialogue:
         if isinstance(event, ev.Start):
             return self._start_flow(flow, turn)
         current = turn.user.flow_state
+        if current and current.get("flow") in self.flows and self._stale(turn) and not current.get("resume_asked"):
+            state = machine.State.from_dict(current)
+            return self._resume_prompt(self.flows[state.flow], state, turn)
         if not current or current.get("flow") != flow_id or (sep and step_tag(current.get("step") or "") != sep + at):
             if current and current.get("flow") in self.flows:
                 state = machine.State.from_dict(current)
@@ -433,10 +451,16 @@ class Dialogue:
         turn.user.__dict__.update(fresh.__dict__)
         return self._reply(turn, render.say("forgotten", turn.lang), "forgotten")
 
-    def _escalate(self, turn: Turn, keep: bool = False) -> Reply:
+    def _escalate(self, turn: Turn) -> Reply:
         turn.user.misses = 0
         text = render.render("escalate", turn.lang, recent=turn.user.recent[-RECENT:])
-        return self._reply(turn, text, "fallback", fallback=True)
+        buttons = []
+        state = turn.user.flow_state
+        if state and state.get("flow") in self.flows:  # their place is kept: offer to go back to it
+            turn.user.flow_state = {**state, "paused": True}
+            buttons.append(Button(words.LABELS["continue"][turn.lang],
+                                  words.button_id(state["flow"], ev.Continue()) + step_tag(state.get("step") or "")))
+        return self._reply(turn, text, "fallback", buttons=buttons, fallback=True)
 
     def _feedback(self, turn: Turn, topic: str, vote: int) -> Reply:
         self.store.record_feedback(turn.user.id, topic, turn.lang, vote)

@@ -31,7 +31,7 @@ _EN = set(
     """
     the an and or is are was were be am do does did what when where who whom whose which why how can could should would will
     i my you your we our they their he she it its this that these those there here to of in on at for with from by about
-    hello hi hey thanks thank please yes ok okay help next back cancel continue stop quit done start over
+    hello hi hey thanks thank please yes help next back cancel continue stop quit done start over
     pay paying payment card review annual yearly month months company employer employee worker law article says say
     social security insurance phone app online face photo check checks need needs get apply register registration money
     walk guide through step steps me much many any some have has had want wanna gonna just also still get my mom dad

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from knowledge.kb import LANGS, KnowledgeBase, Topic
 from knowledge.text import STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
@@ -104,6 +104,12 @@ class Matcher:
             for tok in toks:
                 firm = TOKEN_FLOOR + (1 - TOKEN_FLOOR) * min(1.0, strength[(tid, tok)])
                 self.topic_postings[tok] += ((tid, firm),)
+        # A question worded exactly as a curated variant is that topic, whatever keywords elsewhere say.
+        self.exact: dict[str, str] = {}
+        for topic in entries:
+            for lang in LANGS:
+                for text in topic.questions[lang]:
+                    self.exact.setdefault(normalize(text), topic.id)
         self.fuzzy_choices: dict[tuple[str, str], list[str]] = defaultdict(list)  # (topic, lang) -> token strings
         for tid, lang, toks in raw_variants:
             joined = " ".join(sorted({t for t in toks if not t.startswith("u:")}))
@@ -141,7 +147,7 @@ class Matcher:
         """The known word a misspelt one stands for, or None."""
         if len(word) < 4 or word.isdigit():
             return None
-        found = process.extractOne(word, self._known_words, scorer=Levenshtein.normalized_similarity,
+        found = process.extractOne(word, self._known_words, scorer=OSA.normalized_similarity,
                                    score_cutoff=TYPO_CUTOFF / 100)
         return self.vocabulary[found[0]] if found else None
 
@@ -163,7 +169,7 @@ class Matcher:
         `norm` is normalize(text), for a caller that already has it."""
         norm = normalize(text) if norm is None else norm
         qtoks = frozenset(self.query_tokens(norm))
-        if not qtoks:
+        if all(t.isdigit() for t in qtoks):  # nothing, or bare numbers ("9", "{{ 7*7 }}"): no question to match
             return []
         weights = {t: self.idf.get(t, self.unknown_idf) for t in qtoks}
         qweight = sum(weights.values())
@@ -210,6 +216,8 @@ class Matcher:
                 + WEIGHTS["fuzzy"] * fz
                 + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
             )
+            if self.exact.get(norm) == tid:
+                total = 1.0
             scored.append(Candidate(tid, round(total, 4), self.kinds[tid]))
         best: dict[str, Candidate] = {}
         for c in scored:

@@ -104,7 +104,17 @@ def latin_words(normalized: str) -> list[str]:
 
 
 def tokens(normalized: str) -> list[str]:
-    """Stemmed Latin words (no stop words) and Chinese bigrams, with single characters as 'u:' tokens."""
+    """Stemmed Latin words (no stop words) and Chinese bigrams, with single characters as 'u:' tokens.
+    A message made only of stop words ("在吗", "yo") keeps them: something must identify it."""
+    out = _content_tokens(normalized)
+    if not out:
+        out = [stem(w) for w in _LATIN_WORD.findall(normalized)]
+        for run in _CJK_RUN.findall(normalized):
+            out += ["u:" + c for c in run] + [a + b for a, b in zip(run, run[1:])]
+    return out
+
+
+def _content_tokens(normalized: str) -> list[str]:
     out: list[str] = [stem(w) for w in _LATIN_WORD.findall(normalized) if w not in STOPWORDS]
     for run in _CJK_RUN.findall(normalized):
         piece = []
