@@ -196,18 +196,13 @@ class Matcher:
         pool = sorted(t for t, v in token_stage.items() if v >= cut)[:MAX_POOL]
         pool = set(pool) | {t for t in keyword if token_stage.get(t, 0.0) >= 0.2}
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
-        choices, owners = [], []
+        fuzzy: dict[str, float] = {}
         for tid in pool:
-            for variant_lang in langs:
-                found = self.fuzzy_choices.get((tid, variant_lang), ())
-                choices += found
-                owners += [tid] * len(found)
-        fuzzy: dict[str, float] = defaultdict(float)
-        # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting;
-        # one extract over the whole pool keeps the loop in rapidfuzz's C code.
-        for _, similarity, index in process.extract(joined, choices, scorer=fuzz.ratio, limit=None):
-            if similarity > fuzzy[owners[index]]:
-                fuzzy[owners[index]] = similarity
+            choices = self.fuzzy_choices.get((tid, lang), ()) if lang else [
+                c for l in LANGS for c in self.fuzzy_choices.get((tid, l), ())]
+            # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
+            best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
+            fuzzy[tid] = best[1] if best else 0.0
         scored = []
         for tid in pool:
             fz = fuzzy.get(tid, 0.0) / 100
