@@ -50,6 +50,7 @@ class Candidate:
     topic: str
     score: float
     kind: str = "answer"
+    exact: bool = False  # the question is worded exactly as one of this topic's variants
 
 
 @dataclass(frozen=True)
@@ -211,15 +212,14 @@ class Matcher:
                 + WEIGHTS["fuzzy"] * fz
                 + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
             )
-            if self.exact.get(norm) == tid:
-                total = 1.0
-            scored.append(Candidate(tid, round(total, 4), self.kinds[tid]))
+            exact = self.exact.get(norm) == tid
+            scored.append(Candidate(tid, 1.0 if exact else round(total, 4), self.kinds[tid], exact))
         best: dict[str, Candidate] = {}
         for c in scored:
             target = self.fold.get(c.topic, c.topic)
             if target not in best or c.score > best[target].score:
-                best[target] = Candidate(target, c.score, self.kinds[target])
-        ranked = sorted(best.values(), key=lambda c: (-c.score, c.topic))
+                best[target] = Candidate(target, c.score, self.kinds[target], c.exact)
+        ranked = sorted(best.values(), key=lambda c: (not c.exact, -c.score, c.topic))
         return ranked
 
 
@@ -231,6 +231,8 @@ def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS) -> 
     top = candidates[0]
     if top.kind == "out_of_scope":
         return Decision("fallback", None, top.score, shown, out_of_scope=True)
+    if top.exact:  # a curator wrote this very question for this topic
+        return Decision("answer", top.topic, top.score, shown)
     offer = tuple(
         c for c in candidates if c.kind in ANSWERABLE and c.score >= top.score * thresholds.suggest_ratio
     )[: thresholds.max_suggestions]
