@@ -1,0 +1,145 @@
+"""The `socialbot` command: documented in the README, and its subcommands do what they say."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.cli import COMMANDS, _parser, main
+from bot.store import Store
+from conversations.loader import load_flows
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+FLOWS = load_flows()
+PROTOCOL = {"user", "text", "buttons", "lang", "kind", "topic", "flow", "step", "fallback", "confidence"}
+
+
+def _actions(name: str) -> list[str]:
+    """The second-level actions of a subcommand (`kb check`, `flows list`, ...)."""
+    sub = _parser()._subparsers._group_actions[0].choices[name]
+    for action in sub._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_subcommand_is_documented_in_the_readme(name):
+    assert f"`socialbot {name}" in README, f"README.md does not document `socialbot {name}`"
+    for action in _actions(name):
+        assert re.search(rf"socialbot {name} {action}\b", README), f"README.md lacks `socialbot {name} {action}`"
+
+
+def test_every_subcommand_has_a_parser_and_help():
+    parser = _parser()
+    choices = parser._subparsers._group_actions[0].choices
+    assert set(choices) == set(COMMANDS)
+    helptext = parser.format_help()
+    for name in COMMANDS:
+        assert name in helptext
+
+
+def test_the_readme_documents_no_command_that_does_not_exist():
+    documented = set(re.findall(r"`socialbot ([a-z]+)", README))
+    assert documented <= set(COMMANDS), documented - set(COMMANDS)
+
+
+def test_ask_json_prints_one_protocol_object(socialbot_cmd):
+    run = subprocess.run([*socialbot_cmd, "ask", "¿Cuándo es la revisión anual?", "--json"], cwd=ROOT,
+                         capture_output=True, timeout=60)
+    assert run.returncode == 0, run.stderr.decode()
+    lines = run.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 1
+    reply = json.loads(lines[0])
+    assert PROTOCOL <= set(reply)
+    assert (reply["kind"], reply["topic"], reply["lang"], reply["fallback"]) == ("answer", "review-months", "es", False)
+    assert isinstance(reply["buttons"], list) and isinstance(reply["confidence"], float)
+
+
+def test_ask_uses_the_lang_hint(capsys):
+    assert main(["ask", "Alipay", "--lang", "zh", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lang"] == "zh"
+
+
+def test_ask_without_json_prints_the_text_and_numbered_buttons(capsys):
+    assert main(["ask", "how do I pay social insurance myself"]) == 0
+    out = capsys.readouterr().out
+    assert "Source:" in out
+    assert re.search(r"^  \[1\] ", out, re.M)
+    assert not out.lstrip().startswith("{")
+
+
+def test_flows_diagram_prints_a_mermaid_state_diagram(capsys):
+    assert main(["flows", "diagram", "annual_review"]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    assert lines[0].strip() == "stateDiagram-v2"
+    flow = FLOWS["annual_review"]
+    assert re.search(rf"\[\*\] --> {flow.start}\b", out)
+    for step_id, step in flow.steps.items():
+        assert re.search(rf"\b{step_id}\b", out), step_id
+        if step.next:
+            assert re.search(rf"{step_id} --> {step.next}\b", out), (step_id, step.next)
+        for choice in step.choices:
+            assert re.search(rf"{step_id} --> {choice.to}\b", out), (step_id, choice.to)
+    assert re.search(r"--> \[\*\]", out)  # the ends
+
+
+def test_flows_diagram_in_another_language(capsys):
+    assert main(["flows", "diagram", "personal_payment", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("stateDiagram-v2")
+    assert re.search(r"[\u4e00-\u9fff]", out)
+
+
+def test_flows_diagram_of_an_unknown_procedure_fails(capsys):
+    assert main(["flows", "diagram", "no_such_flow"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_flow" in err and "annual_review" in err
+
+
+def test_flows_list_names_every_procedure(capsys):
+    assert main(["flows", "list"]) == 0
+    out = capsys.readouterr().out
+    for flow in FLOWS.values():
+        assert re.search(rf"^{flow.id}: {re.escape(flow.title['en'])} \({len(flow.steps)} steps\)$", out, re.M)
+
+
+def test_kb_check_passes(capsys):
+    assert main(["kb", "check"]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_report_reads_a_database(tmp_path, capsys):
+    db = tmp_path / "r.db"
+    store = Store(db)
+    store.record_unanswered("u1", "en", "what is the weather like", "fallback", [])
+    store.record_feedback("u1", "review-months", "en", -1)
+    store.close()
+    assert main(["report", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "what is the weather like" in out
+    assert "review-months" in out
+
+
+def test_db_backup_copies_the_database(tmp_path, capsys):
+    db, copy = tmp_path / "live.db", tmp_path / "backup" / "copy.db"
+    store = Store(db)
+    store.record_unanswered("u1", "en", "a question to keep", "fallback", [])
+    store.close()
+    assert main(["db", "backup", str(copy), "--db", str(db)]) == 0
+    assert copy.exists()
+    restored = Store(copy)
+    assert [r["text"] for r in restored.unanswered()] == ["a question to keep"]
+    restored.close()
+
+
+def test_an_unknown_subcommand_is_refused():
+    with pytest.raises(SystemExit) as exit_:
+        main(["nonsense"])
+    assert exit_.value.code == 2
