@@ -194,8 +194,8 @@ class Matcher:
         ranked_stage = sorted(token_stage.values(), reverse=True)
         # Topics tied at the cut all get in; no known word at all leaves only keyword topics.
         cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1] if ranked_stage else float("inf")
-        pool = sorted(t for t, v in token_stage.items() if v >= cut)[:MAX_POOL]
-        pool = set(pool) | {t for t in keyword if token_stage.get(t, 0.0) >= 0.2}
+        pool = sorted((t for t, v in token_stage.items() if v >= cut), key=lambda t: (-token_stage[t], t))
+        pool = set(pool[:MAX_POOL]) | set(keyword)  # a curated keyword always earns a look
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
         fuzzy: dict[str, float] = {}
         for tid in pool:
