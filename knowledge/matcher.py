@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.kb import LANGS, KnowledgeBase, Topic
-from knowledge.text import STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
+from knowledge.text import CJK, STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
 
 
 @dataclass(frozen=True)
@@ -180,13 +180,11 @@ class Matcher:
                 token_stage[tid] += w * firm
         # A long question tells a story around its subject; past COVERAGE_CAP its extra words stop
         # counting against every topic, so context does not drown what it asks.
-        scale = 1.0 / min(qweight, COVERAGE_CAP)
-        for tid in token_stage:
-            token_stage[tid] = min(1.0, token_stage[tid] * scale)
+        scale = 1.0 / min(qweight, COVERAGE_CAP)  # applied to the pooled topics only, below
         langs = (lang,) if lang else LANGS
         keyword: dict[str, float] = defaultdict(float)
         padded = f" {norm} "
-        anchors = set(norm.split()) | set(norm)
+        anchors = set(norm.split()) | set(CJK.findall(norm))
         for anchor in anchors:
             for kw, tid, cjk, weight in self.keywords.get(anchor, ()):
                 if (kw in norm) if cjk else (f" {kw} " in padded):
@@ -196,6 +194,7 @@ class Matcher:
         cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1] if ranked_stage else float("inf")
         pool = sorted((t for t, v in token_stage.items() if v >= cut), key=lambda t: (-token_stage[t], t))
         pool = set(pool[:MAX_POOL]) | set(keyword)  # a curated keyword always earns a look
+        coverage = {tid: min(1.0, token_stage.get(tid, 0.0) * scale) for tid in pool}
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
         fuzzy: dict[str, float] = {}
         for tid in pool:
@@ -208,7 +207,7 @@ class Matcher:
         for tid in pool:
             fz = fuzzy.get(tid, 0.0) / 100
             total = (
-                WEIGHTS["coverage"] * token_stage.get(tid, 0.0)
+                WEIGHTS["coverage"] * coverage[tid]
                 + WEIGHTS["fuzzy"] * fz
                 + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
             )
