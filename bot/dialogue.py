@@ -22,7 +22,7 @@ from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
 from knowledge.language import detect
 from knowledge.matcher import ANSWERABLE, Matcher, decide
-from knowledge.text import normalize
+from knowledge.text import fold, normalize
 
 log = logging.getLogger(__name__)
 log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: never a personal number
@@ -87,6 +87,8 @@ class Dialogue:
         self.clock = clock
         self.matcher = Matcher(self.kb, extra=[_flow_topic(f) for f in self.flows.values()],
                                fold={f"flow:{f.id}": f.topic for f in self.flows.values() if f.topic})
+        render.warm()
+        fold("社會")  # loads the Traditional-to-Simplified table before the first Chinese question
 
     # -- entry points ---------------------------------------------------------------------
     def say(self, user: str, text: str = "", lang: str | None = None, **kw) -> Reply:

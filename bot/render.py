@@ -51,3 +51,11 @@ class _Strings:
 def render(template: str, lang: str, **context) -> str:
     text = _env().get_template(f"{template}.j2").render(s=_Strings(lang), **context)
     return text.strip()
+
+
+def warm() -> None:
+    """Compile every template and load the strings now, so the first user does not wait for it."""
+    strings()
+    env = _env()
+    for name in env.list_templates(extensions=["j2"]):
+        env.get_template(name)

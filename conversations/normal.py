@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-import zhconv
+from knowledge.text import to_simplified
 
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
@@ -21,7 +21,7 @@ def key(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     if has_cjk(text):
-        text = zhconv.convert(text, "zh-cn")
+        text = to_simplified(text)
     text = unicodedata.normalize("NFD", text.casefold())
     return "".join(
         ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch)[0] not in "PSZC"

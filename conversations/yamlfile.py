@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PARENT = re.compile(r"(\.[^.\[]+|\[\d+\]|^[^.\[]+)$")  # the last ".key" or "[n]" of a path
 
 
@@ -28,11 +29,16 @@ def read_yaml(path: Path) -> Document:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         return Document(problems=(("", f"cannot read the file: {err}"),))
+    loader = _LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse (in C where libyaml is there) gives both the nodes, for lines and duplicate
+        # keys, and the data built from them: flows are read at every start of the bot.
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         return Document(problems=(("", _describe(err)),))
+    finally:
+        loader.dispose()
     lines: dict[str, int] = {}
     problems: list[tuple[str, str]] = []
     if node is not None:

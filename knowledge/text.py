@@ -5,8 +5,11 @@ characters, accents, a typo-tolerant stem) helps matching without touching conte
 """
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import unicodedata
+from pathlib import Path
 from functools import lru_cache
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -60,10 +63,23 @@ _SUFFIXES = sorted(
 
 
 @lru_cache(maxsize=1)
-def _to_simplified():
-    import zhconv  # imported on first Chinese text: keeps English and Spanish start-up fast
+def _simplified_table() -> dict[int, str]:
+    """Traditional character -> Simplified, from zhconv's conversion table.
 
-    return lambda s: zhconv.convert(s, "zh-cn")
+    zhconv's own module imports pkg_resources (0.1 s of every start); the table is all we need,
+    and character by character is enough to match questions (phrase-level choices do not change
+    which topic a question is about)."""
+    spec = importlib.util.find_spec("zhconv")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    data = json.loads((folder / "zhcdict.json").read_text(encoding="utf-8"))
+    table = {}
+    for key in ("zh2Hans", "zh2CN"):
+        table.update({ord(k): v for k, v in data.get(key, {}).items() if len(k) == 1 and len(v) == 1})
+    return table
+
+
+def to_simplified(text: str) -> str:
+    return text.translate(_simplified_table())
 
 
 def has_cjk(text: str) -> bool:
@@ -74,7 +90,7 @@ def fold(text: str) -> str:
     """Case, width, accents and Traditional Chinese folded away; punctuation kept."""
     text = unicodedata.normalize("NFKC", text).casefold()
     if has_cjk(text):
-        text = _to_simplified()(text)
+        text = to_simplified(text)
     if _ACCENTED.search(text):
         text = text.translate(_UNACCENT)
     return text
