@@ -30,9 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p["ask"].add_argument("--lang", choices=["en", "es", "zh"], help="the language hint")
     p["ask"].add_argument("--json", action="store_true", help="print the reply as a batch JSON line")
     p["batch"].add_argument("--db", help="database file (default: a fresh in-memory database)")
-    p["batch"].add_argument("--workers", type=int, default=None,
-                            help="processes sharing the users (default: one per core, up to 4, "
-                                 "without --db; 1 with --db)")
+    p["batch"].add_argument("--workers", type=int, default=1,
+                            help="processes sharing the users, for bulk runs (default 1: the fastest "
+                                 "first reply and per-message latency; ignored with --db)")
     p["telegram"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
     kb = p["kb"].add_subparsers(dest="action", metavar="ACTION", required=True)
     kb.add_parser("check", help="validate every topic and procedure; exit 1 on any problem")
@@ -78,11 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         # Replies must be UTF-8 whatever the locale says; a broken byte on stdin must not end the run.
         sys.stdin.reconfigure(encoding="utf-8", errors="replace")
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")  # a lone surrogate stays valid JSON
-        workers = args.workers or (1 if args.db else min(4, os.cpu_count() or 1))
-        if workers > 1 and not args.db:
+        if args.workers > 1 and not args.db:
             from bot.channels import batch_shards
 
-            batch_shards.run(workers, sys.stdin, sys.stdout)
+            batch_shards.run(args.workers, sys.stdin, sys.stdout)
         else:
             batch.run(_dialogue(_store(args.db, memory=not args.db)), sys.stdin, sys.stdout)
         return 0
