@@ -162,6 +162,11 @@ class Dialogue:
                 return self._feedback(turn, turn.user.recent_topic, vote)
         if turn.user.flow_state:
             return self._in_flow(text, turn, norm)
+        navigation = words.parse(text)
+        if navigation is not None and navigation[1]:  # "next", "atrás", "取消" with no procedure going on
+            turn.lang = navigation[1]
+            key = "nothing_to_cancel" if isinstance(navigation[0], ev.Cancel) else "no_procedure"
+            return self._reply(turn, render.say(key, turn.lang), "command", buttons=self._home_buttons(turn.lang))
         return self._question(text, turn, norm=norm)
 
     # -- questions ----------------------------------------------------------------------------

@@ -71,12 +71,12 @@ def run(workers: int, stdin: IO[str], stdout: IO[str]) -> int:
 
     def send(w: _Worker) -> None:
         """Write what the worker can take now; wait for the selector only for the rest."""
-        if w.out and w.index not in writing:
+        if w.out:
             try:
                 del w.out[: os.write(w.proc.stdin.fileno(), w.out)]
             except BlockingIOError:
                 pass
-            except BrokenPipeError:
+            except BrokenPipeError:  # it died: its requests get error lines when its output ends
                 w.out.clear()
         if w.out and w.index not in writing:
             sel.register(w.proc.stdin, selectors.EVENT_WRITE, ("write", w))
@@ -106,18 +106,10 @@ def run(workers: int, stdin: IO[str], stdout: IO[str]) -> int:
                     order.append(w.index)
                     w.out += line + b"\n"
                 for w in pool:
-                    send(w)
+                    if w.index not in writing:  # the others are already waiting for room
+                        send(w)
             elif isinstance(key.data, tuple):
-                w = key.data[1]
-                try:
-                    del w.out[: os.write(w.proc.stdin.fileno(), w.out)]
-                except BlockingIOError:
-                    pass
-                except BrokenPipeError:
-                    w.out.clear()
-                if not w.out:
-                    sel.unregister(w.proc.stdin)
-                    writing.discard(w.index)
+                send(key.data[1])
             else:
                 w = key.data
                 chunk = os.read(w.proc.stdout.fileno(), CHUNK)
