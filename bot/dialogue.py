@@ -180,7 +180,7 @@ class Dialogue:
             if flow:
                 return self._start_flow(flow, turn)
         candidates = self.matcher.score(text, turn.lang, norm)
-        decision = decide(candidates)
+        decision = decide(candidates, words=self.matcher.words(text, norm))
         if decision.outcome == "answer":
             target = decision.topic
             if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own

@@ -29,7 +29,9 @@ class Thresholds:
 
     answer: float = 0.36  # below this nothing is answered
     suggest: float = 0.30  # between suggest and answer: "did you mean"; below: fallback
-    margin: float = 0.02  # top two closer than this: "did you mean" instead of guessing
+    margin: float = 0.01  # top two closer than this: "did you mean" instead of guessing
+    terse_margin: float = 0.05  # the same for a terse question ("annual review"), which says less
+    terse_words: int = 2  # at most this many words (Chinese: bigrams) make a question terse
     suggest_ratio: float = 0.80  # a topic offered beside the top one must score at least this share of it
     max_suggestions: int = 3
 
@@ -165,6 +167,11 @@ class Matcher:
             out.append(tok)
         return out
 
+    def words(self, text: str, norm: str | None = None) -> int:
+        """How many content words (Chinese: bigrams) a question has, for decide()."""
+        norm = normalize(text) if norm is None else norm
+        return sum(1 for t in self.query_tokens(norm) if not t.startswith("u:"))
+
     def score(self, text: str, lang: str | None = None, norm: str | None = None) -> list[Candidate]:
         """Every topic with any evidence, best first. Pure: the same text always ranks the same.
         `norm` is normalize(text), for a caller that already has it."""
@@ -222,8 +229,9 @@ class Matcher:
         return ranked
 
 
-def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS) -> Decision:
-    """Answer, "did you mean", or fall back. Pure, and the only place thresholds are read."""
+def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, words: int | None = None) -> Decision:
+    """Answer, "did you mean", or fall back. Pure, and the only place thresholds are read.
+    `words`: how many words the question had (Matcher.words), when known."""
     shown = tuple(candidates[:3])
     if not candidates or candidates[0].score < thresholds.suggest:
         return Decision("fallback", None, candidates[0].score if candidates else 0.0, shown)
@@ -239,7 +247,8 @@ def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS) -> 
         runner_up = candidates[1] if len(candidates) > 1 else None
         too_close = (
             top.kind in ANSWERABLE and runner_up is not None and runner_up.kind in ANSWERABLE
-            and top.score - runner_up.score < thresholds.margin
+            and top.score - runner_up.score < (
+                thresholds.terse_margin if words is not None and words <= thresholds.terse_words else thresholds.margin)
         )
         if not too_close:
             return Decision("answer", top.topic, top.score, shown)

@@ -184,7 +184,7 @@ def test_out_of_scope_says_why_and_offers_no_topics(dialogue):
 def test_the_fallback_lists_the_closest_topics(dialogue, monkeypatch):
     """decide() is stubbed to a fallback with near candidates, so this does not depend on tuning."""
     near = (Candidate("card-uses", 0.25), Candidate("labor-security-card", 0.22), Candidate("greeting", 0.2, "smalltalk"))
-    monkeypatch.setattr("bot.dialogue.decide", lambda candidates: Decision("fallback", None, 0.25, near))
+    monkeypatch.setattr("bot.dialogue.decide", lambda candidates, **_: Decision("fallback", None, 0.25, near))
     reply = dialogue.say("u1", "something quite unclear about a card")
     assert reply.kind == "fallback" and reply.fallback
     assert say("fallback", "en") in reply.text and say("closest", "en") in reply.text

@@ -440,3 +440,19 @@ def test_default_thresholds_are_ordered():
     assert 0 < THRESHOLDS.suggest < THRESHOLDS.answer <= 1
     assert 0 < THRESHOLDS.margin < THRESHOLDS.answer - THRESHOLDS.suggest
     assert THRESHOLDS.max_suggestions == 3
+
+
+def test_a_terse_question_needs_a_clearer_lead_to_be_answered():
+    """Two words ("annual review") say less than a sentence: a lead that answers a sentence only suggests."""
+    close = [Candidate("a", 0.70), Candidate("b", 0.67), Candidate("c", 0.5)]
+    assert decide(close).outcome == "answer"  # unknown length: the ordinary margin
+    assert decide(close, words=8).outcome == "answer"
+    terse = decide(close, words=THRESHOLDS.terse_words)
+    assert terse.outcome == "suggest" and [c.topic for c in terse.candidates][:2] == ["a", "b"]
+    assert decide([Candidate("a", 0.80), Candidate("b", 0.60)], words=1).outcome == "answer"
+
+
+def test_words_counts_content_words_and_chinese_bigrams(matcher):
+    assert matcher.words("annual review") == 2
+    assert matcher.words("年审") == 1
+    assert matcher.words("when is the social security annual review every year") >= 5
