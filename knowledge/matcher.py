@@ -188,7 +188,6 @@ class Matcher:
         # A long question tells a story around its subject; past COVERAGE_CAP its extra words stop
         # counting against every topic, so context does not drown what it asks.
         scale = 1.0 / min(qweight, COVERAGE_CAP)  # applied to the pooled topics only, below
-        langs = (lang,) if lang else LANGS
         keyword: dict[str, float] = defaultdict(float)
         padded = f" {norm} "
         anchors = set(norm.split()) | set(CJK.findall(norm))

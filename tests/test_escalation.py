@@ -2,7 +2,6 @@
 security bureau and gives a short summary of what the user asked (masked), for the counter."""
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.dialogue import Dialogue, step_tag
-from bot.store import RECENT, Store
+from bot.dialogue import step_tag
+from bot.store import RECENT
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = {"en": "When is the annual review?", "es": "¿Cuándo es la revisión anual?", "zh": "社保年审是几月份？"}
@@ -32,17 +31,10 @@ WITH_NUMBERS = {
 MASKED = ("[ID:***002X]", "[PHONE:***5678]")
 
 
-@pytest.fixture(scope="module")
-def built():
-    return Dialogue(Store(memory=True))
-
-
 @pytest.fixture
-def core(built):
-    d = copy.copy(built)
-    d.store = Store(memory=True)
-    yield d
-    d.store.close()
+def core(dialogue):
+    """conftest's dialogue: built once, a fresh in-memory store per test."""
+    return dialogue
 
 
 def summary(text: str) -> list[str]:

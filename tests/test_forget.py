@@ -26,17 +26,10 @@ FORGET = [("/forget", "en"), ("forget me", "en"), ("olvídame", "es"), ("删除�
 ID_NUMBER, PHONE = "11010519491231002X", "13812345678"
 
 
-@pytest.fixture(scope="module")
-def built():
-    return Dialogue(Store(memory=True))
-
-
 @pytest.fixture
-def core(built):
-    d = copy.copy(built)
-    d.store = Store(memory=True)
-    yield d
-    d.store.close()
+def core(dialogue):
+    """conftest's dialogue: built once, a fresh in-memory store per test."""
+    return dialogue
 
 
 def fill(core: Dialogue, user: str, lang: str) -> None:

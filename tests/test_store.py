@@ -22,10 +22,8 @@ PLACE = {"v": 1, "flow": "annual_review", "step": "alipay_city", "path": ["route
 
 
 @pytest.fixture
-def mem():
-    store = Store(memory=True)
-    yield store
-    store.close()
+def mem(fresh_store):
+    return fresh_store
 
 
 @pytest.fixture
