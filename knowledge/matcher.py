@@ -170,7 +170,7 @@ class Matcher:
     def words(self, text: str, norm: str | None = None) -> int:
         """How many content words (Chinese: bigrams) a question has, for decide()."""
         norm = normalize(text) if norm is None else norm
-        return sum(1 for t in self.query_tokens(norm) if not t.startswith("u:"))
+        return sum(1 for t in tokens(norm) if not t.startswith("u:"))  # typo fixes keep the count
 
     def score(self, text: str, lang: str | None = None, norm: str | None = None) -> list[Candidate]:
         """Every topic with any evidence, best first. Pure: the same text always ranks the same.

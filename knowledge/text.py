@@ -33,8 +33,9 @@ def _unaccent_table() -> dict[int, str]:
 _UNACCENT = _unaccent_table()
 
 # Characters that carry no meaning of their own in a question; they split CJK runs
-# so that bigrams never straddle them ("要准备" gives 准备, not 要准).
-_ZH_STOP = set("的了吗吗呢吧啊呀嘛么我你您他她它们是在有要想请问和与及或都也就还这那个一些哪里什么怎么如何为何可以能够会该应当需要去把被让给对")
+# so that bigrams never straddle them ("要准备" gives 准备, not 要准). Characters that also build
+# the domain's words (个人, 社会, 申请, 当地, 及时, 就业, 统一, 功能, 被保险人, 所在地) are not among them.
+_ZH_STOP = set("的了吗呢吧啊呀嘛么我你您他她它们是有要想问和与或都也还这那些哪里什么怎么如何为何可以够该应需去把让给对")
 # Kept short on purpose: question words (when, how, where, cuándo, cómo) stay, they tell topics apart.
 _STOP = {
     "en": set(
