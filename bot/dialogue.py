@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: never a personal number
 
 MAX_CHARS = 2000  # what is matched of a message; the rest is read past (and the user told)
-STALE = timedelta(hours=12)  # a procedure left this long ago: ask to continue or start over
+STALE = timedelta(hours=12)
+NAV_WORD_MAX = 24  # longer than any "next" / "volver atrás" / "下一步": a question, not a step word  # a procedure left this long ago: ask to continue or start over
 RELATED_BUTTONS = 3
 REMINDER_TOPICS = {"review-months", "annual-review-alipay", "annual-review-app", "online-certification"}
 # Control and format characters (bidi overrides, zero-width marks), lone surrogates and private-use
@@ -162,7 +163,7 @@ class Dialogue:
                 return self._feedback(turn, turn.user.recent_topic, vote)
         if turn.user.flow_state:
             return self._in_flow(text, turn, norm)
-        navigation = words.parse(text)
+        navigation = words.parse(text) if len(text) <= NAV_WORD_MAX else None
         if navigation is not None and navigation[1]:  # "next", "atrás", "取消" with no procedure going on
             turn.lang = navigation[1]
             key = "nothing_to_cancel" if isinstance(navigation[0], ev.Cancel) else "no_procedure"

@@ -209,6 +209,7 @@ class Matcher:
             # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
             best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
             fuzzy[tid] = best[1] if best else 0.0
+        exact_topic = self.exact.get(norm)
         scored = []
         for tid in pool:
             fz = fuzzy.get(tid, 0.0) / 100
@@ -217,7 +218,7 @@ class Matcher:
                 + WEIGHTS["fuzzy"] * fz
                 + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
             )
-            exact = self.exact.get(norm) == tid
+            exact = exact_topic == tid
             scored.append(Candidate(tid, 1.0 if exact else round(total, 4), self.kinds[tid], exact))
         best: dict[str, Candidate] = {}
         for c in scored:
