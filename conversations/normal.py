@@ -1,17 +1,23 @@
 """Turn typed text into a matching key, so "ＮＥＸＴ!", "Next" and " next. " are one word."""
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 
 from knowledge.text import to_simplified
 
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
 
+_CJK = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES) + "]")
+
+
 def has_cjk(text: str) -> bool:
-    return any(lo <= ord(ch) <= hi for ch in text for lo, hi in _CJK_RANGES)
+    return _CJK.search(text) is not None
 
 
+@lru_cache(maxsize=8192)  # labels and step words recur on every message of a procedure
 def key(text: str) -> str:
     """Width, case, accents, Traditional characters, punctuation, symbols and spaces folded away.
 
