@@ -210,23 +210,17 @@ class Matcher:
             best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
             fuzzy[tid] = best[1] if best else 0.0
         exact_topic = self.exact.get(norm)
-        scored = []
+        w_cov, w_fz, w_kw = WEIGHTS["coverage"], WEIGHTS["fuzzy"] / 100, WEIGHTS["keyword"]
+        best: dict[str, tuple[float, bool]] = {}  # topic (procedures folded in) -> (score, exact)
         for tid in pool:
-            fz = fuzzy.get(tid, 0.0) / 100
-            total = (
-                WEIGHTS["coverage"] * coverage[tid]
-                + WEIGHTS["fuzzy"] * fz
-                + WEIGHTS["keyword"] * min(1.0, keyword.get(tid, 0.0))
-            )
             exact = exact_topic == tid
-            scored.append(Candidate(tid, 1.0 if exact else round(total, 4), self.kinds[tid], exact))
-        best: dict[str, Candidate] = {}
-        for c in scored:
-            target = self.fold.get(c.topic, c.topic)
-            if target not in best or c.score > best[target].score:
-                best[target] = Candidate(target, c.score, self.kinds[target], c.exact)
-        ranked = sorted(best.values(), key=lambda c: (not c.exact, -c.score, c.topic))
-        return ranked
+            total = 1.0 if exact else round(
+                w_cov * coverage[tid] + w_fz * fuzzy.get(tid, 0.0) + w_kw * min(1.0, keyword.get(tid, 0.0)), 4)
+            target = self.fold.get(tid, tid)
+            if target not in best or total > best[target][0]:
+                best[target] = (total, exact)
+        ranked = sorted(best.items(), key=lambda item: (not item[1][1], -item[1][0], item[0]))
+        return [Candidate(tid, total, self.kinds[tid], exact) for tid, (total, exact) in ranked]
 
 
 def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, words: int | None = None) -> Decision:
