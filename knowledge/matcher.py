@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -47,8 +48,7 @@ FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token
 TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: a ranking builds a dozen of them per question
     topic: str
     score: float
     kind: str = "answer"
@@ -155,17 +155,18 @@ class Matcher:
         return self.vocabulary[found[0]] if found else None
 
     def query_tokens(self, norm: str) -> list[str]:
-        out = []
-        for tok in tokens(norm):
-            if tok not in self.idf and not tok.startswith("u:") and not has_cjk(tok):
-                fixed = None
-                for word in latin_words(norm):  # find the surface word behind this stem
-                    if stem(word) == tok:
-                        fixed = self._correct(word)
-                        break
-                tok = fixed or tok
-            out.append(tok)
-        return out
+        """The question's tokens, a misspelt word replaced by the known word it stands for."""
+        out = tokens(norm)
+        if all(t in self.idf or t.startswith("u:") for t in out):
+            return out
+        fixes = {}
+        for word in latin_words(norm):
+            stemmed = stem(word)
+            if stemmed not in self.idf and stemmed not in fixes:
+                fixed = self._correct(word)
+                if fixed:
+                    fixes[stemmed] = fixed
+        return [fixes.get(t, t) for t in out]
 
     def words(self, text: str, norm: str | None = None) -> int:
         """How many content words (Chinese: bigrams) a question has, for decide()."""
