@@ -37,14 +37,10 @@ from bot.store import now
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-# The commands Telegram's menu shows, described in each language (the default menu is English).
+# The commands Telegram's menu shows, described in each language (bot/strings.yaml, menu_*).
 COMMANDS: dict[str, dict[str, str]] = {
-    "start": {"en": "Main topics", "es": "Temas principales", "zh": "主要主题"},
-    "help": {"en": "How to ask me", "es": "Cómo preguntarme", "zh": "使用帮助"},
-    "language": {"en": "Change the language", "es": "Cambiar de idioma", "zh": "切换语言"},
-    "cancel": {"en": "Leave a procedure", "es": "Salir de un trámite", "zh": "退出办理流程"},
-    "remind": {"en": "Annual review reminder", "es": "Aviso de la revisión anual", "zh": "年审提醒"},
-    "forget": {"en": "Erase what I hold about you", "es": "Borrar lo que guardo sobre ti", "zh": "删除我保存的您的信息"},
+    name: {lang: render.say(f"menu_{name}", lang) for lang in LANGS}
+    for name in ("start", "help", "language", "cancel", "remind", "forget")
 }
 # A message with one of these is something a user sent that is not text; the first one found names it.
 MEDIA = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio", "document", "venue",
