@@ -42,12 +42,16 @@ _STOP = {
         "a an the i im i'm me my mine we our us you your he she it its they them their is are was were be been being am "
         "do does did doing done to of in on at by for with from and or but so if then than that this these those there "
         "please pls just really actually anyway also still yet any some about into up out "
-        "would could should will shall may might must have has had get got u ur ok okay".split()
+        "would could should will shall may might must have has had get got u ur ok okay "
+        "just really actually anyway also still yet any some about like kind sort lot lots thing things "
+        "one two three thats theres dont doesnt didnt cant wont im ive id youre its".split()
     ),
     "es": set(
         "el la los las un una unos unas de del al a en y o u e que se su sus mi mis tu tus yo me te le les lo nos es son "
         "esta este esto estos estas ese esa eso por para con sin sobre hay ya muy mas pero si no tengo tiene tienen "
-        "he ha han favor porfa puedo puede pueden quiero quisiera necesito debo hacer hago".split()
+        "he ha han favor porfa puedo puede pueden quiero quisiera necesito debo hacer hago "
+        "solo sola yo tu usted ella ellos nosotros dos tres otro otra todo toda todos cada algo nada bien "
+        "pues entonces tambien aqui alli ahi asi vez veces".split()
     ),
 }
 STOPWORDS = _STOP["en"] | _STOP["es"]
