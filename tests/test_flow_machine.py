@@ -247,20 +247,3 @@ def test_fits_tells_a_stale_state():
     assert not fits(flow, State("annual_review", "gone"))
     assert not fits(flow, State("annual_review", "route", ticked=frozenset({"nope"})))
     assert not fits(flow, State("personal_payment", "route"))
-
-
-def test_view_offers_the_right_buttons():
-    flow = FLOWS["personal_payment"]
-    first = view(flow, start(flow), "es")
-    assert [o.label for o in first.nav] == ["Siguiente", "Cancelar"]
-    assert (first.k, first.n) == progress(flow, start(flow))
-    state = walk(flow, start(flow), [Next(), Next(), Tick("stamped_contract")])
-    submit = view(flow, state, "zh")
-    assert [o.label for o in submit.choices] == ["我还要办劳动保障卡"]
-    assert [(o.event, o.ticked) for o in submit.checklist] == [
-        (Tick("insurance_materials"), False), (Tick("declaration_form"), False), (Tick("stamped_contract"), True)
-    ]
-    assert [o.label for o in submit.nav] == ["下一步", "上一步", "重新开始", "取消"]
-    assert submit.options[0].button == "flow:personal_payment:choose:labor_card"
-    end = view(flow, advance(flow, state, Next()), "en")
-    assert end.is_end and [o.label for o in end.nav] == ["Done", "Back", "Start over"]
