@@ -24,3 +24,13 @@ def test_a_step_offers_its_choices_checklist_and_navigation(dialogue):
     assert any(b.id.startswith("flow:personal_payment:choose:labor_card") for b in zh.buttons)
     end = press(dialogue, "sb", zh, "flow:personal_payment:next")
     assert [b.label for b in end.buttons][-3:] == ["完成", "上一步", "取消"]  # the last step ends with Done
+
+
+def test_escalation_inside_a_procedure_offers_the_way_back(dialogue):
+    step = dialogue.say("esc", "guide me step by step through paying social insurance myself")
+    assert step.flow == "personal_payment"
+    dialogue.say("esc", "qwzx plorp")
+    escalated = dialogue.say("esc", "blorf vemp")  # two misses in a row: a person, please
+    assert escalated.fallback and escalated.flow == "personal_payment"
+    back = press(dialogue, "esc", escalated, "flow:personal_payment:continue")
+    assert (back.kind, back.step) == ("step", step.step)  # the place they were at, shown again
