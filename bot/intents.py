@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.text import normalize
+from knowledge.text import SHORT, normalize
 
 HERE = Path(__file__).resolve().parent
 _RAW = ("👍", "👎")  # matched on the raw text: normalisation would erase them
@@ -44,14 +44,23 @@ def _table() -> dict[str, _Intent]:
 def intent(name: str, text: str, norm: str | None = None) -> str | None:
     """The language of the phrase that says `name`, or None when the text does not say it.
     Pass `norm` (normalize(text)) when the caller has it, to normalise once per message."""
-    spec = _table()[name]
     norm = normalize(text) if norm is None else norm
+    if len(text) <= SHORT:  # every message is asked several intents; the short ones repeat
+        return _said(name, text, norm)
+    return _says(name, text, norm)
+
+
+def _says(name: str, text: str, norm: str) -> str | None:
+    spec = _table()[name]
     if spec.whole:
         lang = spec.whole.get(norm) or spec.whole.get(text.strip())
         if lang:
             return lang
     found = spec.inside.search(norm) if spec.inside else None
     return found.lastgroup if found else None
+
+
+_said = lru_cache(maxsize=16384)(_says)
 
 
 def without(name: str, text: str) -> str:

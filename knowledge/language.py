@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from knowledge.text import CJK
+from knowledge.text import CJK, short_memo
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SPANISH_MARKS = set("ñ¿¡áéíóú")
@@ -42,6 +42,7 @@ _EN = set(
 _ES, _EN = _ES - _EN, _EN - _ES
 
 
+@short_memo()
 def detect(text: str) -> str | None:
     """'zh', 'es', 'en', or None when the text gives no sign of its language."""
     cjk = len(CJK.findall(text))

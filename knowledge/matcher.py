@@ -46,6 +46,10 @@ TOKEN_FLOOR = 0.6  # how much a word found in one variant only counts
 MAX_POOL = 16  # however many tie at the cut
 FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token stage's ranking
 TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
+# Rankings remembered, by normalised question and language. Citizens ask the same few things in the
+# same few words ("年审", "hello", "when is the annual review"), and a ranking is pure, so a repeat costs
+# a dictionary lookup instead of ~100 µs of scoring. Bounded: a few MB at most.
+RANK_CACHE = 8192
 
 
 class Candidate(NamedTuple):  # a tuple: a ranking builds a dozen of them per question
@@ -119,6 +123,9 @@ class Matcher:
             self.fuzzy_choices[(tid, lang)].append(joined)
         self.keywords = self._keyword_index(entries)
         self._known_words = list(self.vocabulary)
+        # Per matcher, so its memory goes with it.
+        self._ranked = lru_cache(maxsize=RANK_CACHE)(self._rank)
+        self._words = lru_cache(maxsize=RANK_CACHE)(self._count_words)
 
     def _learn_words(self, norm: str) -> None:
         for word in latin_words(norm):
@@ -170,16 +177,21 @@ class Matcher:
 
     def words(self, text: str, norm: str | None = None) -> int:
         """How many content words (Chinese: bigrams) a question has, for decide()."""
-        norm = normalize(text) if norm is None else norm
+        return self._words(normalize(text) if norm is None else norm)
+
+    @staticmethod
+    def _count_words(norm: str) -> int:
         return sum(1 for t in tokens(norm) if not t.startswith("u:"))  # typo fixes keep the count
 
     def score(self, text: str, lang: str | None = None, norm: str | None = None) -> list[Candidate]:
         """Every topic with any evidence, best first. Pure: the same text always ranks the same.
         `norm` is normalize(text), for a caller that already has it."""
-        norm = normalize(text) if norm is None else norm
+        return list(self._ranked(normalize(text) if norm is None else norm, lang))
+
+    def _rank(self, norm: str, lang: str | None) -> tuple[Candidate, ...]:
         qtoks = frozenset(self.query_tokens(norm))
         if all(t.isdigit() for t in qtoks):  # nothing, or bare numbers ("9", "{{ 7*7 }}"): no question to match
-            return []
+            return ()
         weights = {t: self.idf.get(t, self.unknown_idf) for t in qtoks}
         qweight = sum(weights.values())
         token_stage: dict[str, float] = defaultdict(float)
@@ -221,7 +233,7 @@ class Matcher:
             if target not in best or total > best[target][0]:
                 best[target] = (total, exact)
         ranked = sorted(best.items(), key=lambda item: (not item[1][1], -item[1][0], item[0]))
-        return [Candidate(tid, total, self.kinds[tid], exact) for tid, (total, exact) in ranked]
+        return tuple(Candidate(tid, total, self.kinds[tid], exact) for tid, (total, exact) in ranked)
 
 
 def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, words: int | None = None) -> Decision:

@@ -9,8 +9,8 @@ import importlib.util
 import json
 import re
 import unicodedata
+from functools import lru_cache, wraps
 from pathlib import Path
-from functools import lru_cache
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -18,6 +18,27 @@ _LATIN_WORD = re.compile(r"[a-z0-9]+")
 _NOT_WORD = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff]+")
 _SPACES = re.compile(r"\s+")
 _ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # Latin letters that may carry accents
+
+
+SHORT = 300  # characters: a text up to this long is remembered by short_memo (a question, not an essay)
+
+
+def short_memo(maxsize: int = 8192):
+    """lru_cache for a pure function of one text, applied to short texts only: citizens repeat the
+    same short questions, while a long text is rarely seen twice and would only crowd the cache."""
+
+    def wrap(fn):
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @wraps(fn)
+        def remembered(text: str):
+            return cached(text) if len(text) <= SHORT else fn(text)
+
+        remembered.cache_info = cached.cache_info
+        remembered.cache_clear = cached.cache_clear
+        return remembered
+
+    return wrap
 
 
 def _unaccent_table() -> dict[int, str]:
@@ -101,6 +122,7 @@ def fold(text: str) -> str:
     return text
 
 
+@short_memo()
 def normalize(text: str) -> str:
     """fold() plus punctuation to single spaces: the form every comparison uses."""
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text).replace("_", " "))).strip()

@@ -348,6 +348,23 @@ def test_score_is_ranked_bounded_and_repeatable(matcher):
     assert {c.kind for c in ranked} <= {"answer", "smalltalk", "out_of_scope", "flow"}
 
 
+def test_a_remembered_ranking_is_the_same_as_a_fresh_one_and_cannot_be_spoilt(matcher):
+    question = "cuando tengo que hacer la revision anual"
+    first = matcher.score(question, "es")
+    first.clear()  # a caller changing its list must not change what the next caller gets
+    again = matcher.score(question, "es")
+    assert again and again == Matcher(load()).score(question, "es")
+
+
+def test_a_remembered_ranking_is_kept_apart_per_language(matcher):
+    question = "revision anual"  # its ranking differs with the language its variants are compared in
+    rankings = {lang: matcher.score(question, lang) for lang in ("es", "en", None)}
+    assert rankings["es"] != rankings["en"]
+    fresh = Matcher(load())
+    for lang, ranked in rankings.items():
+        assert matcher.score(question, lang) == ranked == fresh.score(question, lang)
+
+
 # --- decide(), a pure function ---------------------------------------------------------------
 
 T = Thresholds(answer=0.40, suggest=0.28, margin=0.04, suggest_ratio=0.80, max_suggestions=3)

@@ -194,3 +194,30 @@ def test_plural_of_er_nouns_meets_singular():
     assert stem("employers") == stem("employer")
     assert stem("workers") == stem("worker")
 
+
+
+def test_short_memo_remembers_short_texts_only():
+    from knowledge.text import SHORT, short_memo
+
+    calls = []
+
+    @short_memo(maxsize=8)
+    def shout(text):
+        calls.append(text)
+        return text.upper()
+
+    assert shout("hola") == shout("hola") == "HOLA"
+    assert calls == ["hola"]  # the second call was remembered
+    long_text = "x" * (SHORT + 1)
+    assert shout(long_text) == shout(long_text) == long_text.upper()
+    assert calls == ["hola", long_text, long_text]  # a long text is computed each time, never kept
+    assert shout.cache_info().currsize == 1
+
+
+def test_normalize_gives_the_same_answer_remembered_or_not():
+    from knowledge.text import SHORT
+
+    short = "¿Cuándo es la REVISIÓN anual?"
+    assert normalize(short) == normalize(short) == "cuando es la revision anual"
+    long_text = short + " " + "ａ" * SHORT
+    assert normalize(long_text) == "cuando es la revision anual " + "a" * SHORT
