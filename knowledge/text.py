@@ -128,8 +128,72 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text).replace("_", " "))).strip()
 
 
+FAMILIES_FILE = Path(__file__).resolve().parent / "families.yaml"
+_FAMILY_NAME = re.compile(r"[a-z]+")
+
+
+def read_families(path: Path = FAMILIES_FILE) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """families.yaml as (word -> family, stem -> family, problems). The problems are what
+    `socialbot kb check` reports; the two maps keep the first family a word was given to."""
+    import yaml
+
+    words: dict[str, str] = {}
+    stems: dict[str, str] = {}
+    problems: list[str] = []
+    owner: dict[str, str] = {}  # a member as written (folded) -> its family, to report clashes
+    try:
+        with path.open(encoding="utf-8") as f:
+            raw = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as err:
+        return {}, {}, [f"{path.name}: not valid YAML: {err}".replace("\n", " ")]
+    if not isinstance(raw, dict):
+        return {}, {}, [f"{path.name}: must map each family name to its words per language"]
+    for name, langs in raw.items():
+        where = f"{path.name}: {name}"
+        if not isinstance(name, str) or not _FAMILY_NAME.fullmatch(name):
+            problems.append(f"{where}: a family name is lowercase letters a-z")
+            continue
+        if not isinstance(langs, dict) or not any(isinstance(m, list) and m for m in langs.values()):
+            problems.append(f"{where}: must list its words per language (en, es, zh)")
+            continue
+        for lang, members in langs.items():
+            if lang not in ("en", "es", "zh") or not isinstance(members, list):
+                problems.append(f"{where}.{lang}: unknown language or not a list")
+                continue
+            for member in members:
+                word = _LATIN_WORD.fullmatch(fold(str(member)).rstrip("*"))
+                if not word:
+                    problems.append(f"{where}.{lang}: {member!r} is not one word of letters")
+                    continue
+                word = word.group()
+                if owner.get(word, name) != name:
+                    problems.append(f"{where}.{lang}: {word!r} is already in family {owner[word]!r}")
+                    continue
+                owner[word] = name
+                words.setdefault(word, name)
+                if str(member).endswith("*"):
+                    stems.setdefault(_strip(word), name)
+    return words, stems, problems
+
+
+@lru_cache(maxsize=1)
+def _families() -> tuple[dict[str, str], dict[str, str]]:
+    words, stems, _ = read_families()
+    return words, stems
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
+    """The token a Latin word counts as: its family (families.yaml) if it has one, else its stem."""
+    words, stems = _families()
+    family = words.get(word)
+    if family:
+        return family
+    stripped = _strip(word)
+    return stems.get(stripped, stripped)
+
+
+def _strip(word: str) -> str:
     if word.isdigit() or len(word) <= 3:
         return word
     for suffix in _SUFFIXES:

@@ -219,14 +219,9 @@ def test_variants_of_writing_find_the_topic(matcher, lang, question, expected):
     assert (decision.outcome, decision.topic) == ("answer", expected)
 
 
-USA_BUG = ("the Spanish verb form 'usa' (usar) is the token of the USA in foreign-systems' variants ('como consigo "
-           "el medicare en usa', 'in the usa'); a rare word, it outweighs 'tarjeta', so a question about what the card "
-           "is for falls back as out of scope")
-
-
 @pytest.mark.parametrize("lang, question, expected", [
     ("es", "cómo se usa la tarjeta de la seguridad social", "card-uses"),
-    pytest.param("es", "para que se usa la tarjeta", "card-uses", marks=pytest.mark.xfail(strict=True, reason=USA_BUG)),
+    ("es", "para que se usa la tarjeta", "card-uses"),  # usa, the verb (families.yaml), not the USA
 ])
 def test_spanish_verb_usa_is_not_the_usa(matcher, lang, question, expected):
     decision = decide(matcher.score(question, lang))

@@ -99,6 +99,15 @@ def test_check_all_takes_folders_and_reports_topics_and_flows_together(kb_copy, 
     assert any("annual_review.yaml" in p and "nowhere" in p for p in problems)
 
 
+def test_check_all_reports_a_broken_word_family(kb_copy, tmp_path):
+    topics, sources = kb_copy
+    families = tmp_path / "families.yaml"
+    families.write_text("pay:\n  en: [pay, paid]\nmoney:\n  en: [cash, paid]\n", encoding="utf-8")
+    assert only(check_all(topics, FLOWS_DIR, sources, families), "families.yaml", "money.en", "'paid'")
+    families.write_text("pay: [pay, paid\n", encoding="utf-8")
+    assert only(check_all(topics, FLOWS_DIR, sources, families), "families.yaml: not valid YAML")
+
+
 def test_load_refuses_a_broken_knowledge_base(kb_copy):
     topics, sources = kb_copy
     edit(topics, TOPIC, lambda d: d["title"].pop("zh"))
