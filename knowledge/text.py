@@ -64,7 +64,7 @@ _STOP = {
         "do does did doing done to of in on at by for with from and or but so if then than that this these those there "
         "please pls just really actually anyway also still yet any some about into up out "
         "would could should will shall may might must have has had get got u ur ok okay "
-        "just really actually anyway also still yet any some about like kind sort lot lots thing things "
+        "just really actually anyway also still yet any some about like kind sort lot lots thing things stuff "
         "one two three thats theres dont doesnt didnt cant wont im ive id youre its".split()
     ),
     "es": set(

@@ -152,6 +152,11 @@ def test_an_answer_offers_its_procedure_and_related_topics(dialogue):
     assert related and all(r[6:] in KB.topics["personal-payment"].related for r in related)
 
 
+@pytest.mark.parametrize("text", ["what kind of stuff can u help me with?", "qué cosas puedes hacer", "你能帮我做什么"])
+def test_asking_what_the_bot_can_do_is_answered_however_it_is_put(dialogue, text):
+    assert dialogue.say("u-cap", text).topic == "capabilities"  # filler ("stuff") is no evidence for a topic
+
+
 def test_small_talk_is_answered_without_a_source(dialogue):
     reply = dialogue.say("u1", "hello")
     assert (reply.kind, reply.topic) == ("answer", "greeting")
