@@ -69,9 +69,11 @@ class Decision:
 
 
 class Matcher:
-    def __init__(self, kb: KnowledgeBase, extra: list[Topic] = (), fold: dict[str, str] | None = None):
+    def __init__(self, kb: KnowledgeBase, extra: list[Topic] = (), fold: dict[str, str] | None = None,
+                 *, remember: int = RANK_CACHE):
         """extra: more topic-like entries (procedures' trigger phrases); fold: entry id -> topic id whose
-        score it lends instead of competing with it (a procedure and the topic it belongs to are one answer)."""
+        score it lends instead of competing with it (a procedure and the topic it belongs to are one answer);
+        remember: how many rankings to keep (0: score every question afresh, as a benchmark must)."""
         self.kb = kb
         entries = [*kb.topics.values(), *extra]
         self.kinds = {t.id: t.kind for t in entries}
@@ -124,8 +126,8 @@ class Matcher:
         self.keywords = self._keyword_index(entries)
         self._known_words = list(self.vocabulary)
         # Per matcher, so its memory goes with it.
-        self._ranked = lru_cache(maxsize=RANK_CACHE)(self._rank)
-        self._words = lru_cache(maxsize=RANK_CACHE)(self._count_words)
+        self._ranked = lru_cache(maxsize=remember)(self._rank)
+        self._words = lru_cache(maxsize=remember)(self._count_words)
 
     def _learn_words(self, norm: str) -> None:
         for word in latin_words(norm):
