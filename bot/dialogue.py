@@ -212,8 +212,10 @@ class Dialogue:
     def _fallback(self, turn: Turn, offered: list[str], decision) -> Reply:
         out_of_scope = ""
         if decision.out_of_scope and decision.candidates:
-            out_of_scope = self.kb.topics[decision.candidates[0].topic].answer[turn.lang]
-            offered = []
+            known = self.kb.topics[decision.candidates[0].topic]
+            out_of_scope = known.answer[turn.lang]
+            if known.kind == "out_of_scope":  # nothing we have is close to the weather or a taxi
+                offered = []
         closest = [t for t in offered if not t.startswith("flow:")][:3]
         titles = [self._title(t, turn.lang) for t in closest]
         text = render.render("fallback", turn.lang, out_of_scope=out_of_scope, closest=titles)

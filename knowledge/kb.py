@@ -10,7 +10,7 @@ HERE = Path(__file__).resolve().parent
 TOPICS_DIR = HERE / "topics"
 SOURCES_FILE = HERE / "sources.yaml"
 LANGS = ("en", "es", "zh")
-KINDS = ("answer", "smalltalk", "out_of_scope")
+KINDS = ("answer", "smalltalk", "out_of_scope", "uncovered")
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

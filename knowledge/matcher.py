@@ -65,7 +65,7 @@ class Decision:
     topic: str | None
     confidence: float
     candidates: tuple[Candidate, ...]
-    out_of_scope: bool = False  # the best match is a topic we know we must not answer
+    out_of_scope: bool = False  # the best match is a topic we know we must not answer (out_of_scope, uncovered)
 
 
 class Matcher:
@@ -245,7 +245,7 @@ def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, wor
     if not candidates or candidates[0].score < thresholds.suggest:
         return Decision("fallback", None, candidates[0].score if candidates else 0.0, shown)
     top = candidates[0]
-    if top.kind == "out_of_scope":
+    if top.kind in ("out_of_scope", "uncovered"):  # we know this question, and that we have no answer to it
         return Decision("fallback", None, top.score, shown, out_of_scope=True)
     if top.exact:  # a curator wrote this very question for this topic
         return Decision("answer", top.topic, top.score, shown)

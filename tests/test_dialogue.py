@@ -186,6 +186,21 @@ def test_out_of_scope_says_why_and_offers_no_topics(dialogue):
     assert reply.buttons == []
 
 
+@pytest.mark.parametrize("text, lang, topic", [
+    ("how much will my pension be each month", "en", "uncovered-amounts"),
+    ("¿cómo traslado mi seguro social a otra provincia?", "es", "uncovered-services"),
+    ("社保转移到外地怎么办", "zh", "uncovered-services"),
+])
+def test_a_question_the_documents_do_not_answer_is_said_so_with_the_nearest_topics(dialogue, text, lang, topic):
+    reply = dialogue.say("u-unc", text)
+    assert (reply.kind, reply.fallback, reply.topic, reply.lang) == ("fallback", True, None, lang)
+    assert KB.topics[topic].answer[lang].strip() in reply.text
+    assert say("bureau", lang) in reply.text
+    offered = [b.id for b in reply.buttons]
+    assert offered and all(b.startswith("topic:") and KB.topics[b[6:]].kind == "answer" for b in offered)
+    assert dialogue.store.unanswered()[-1]["text"] == text  # curators see what people ask that we do not cover
+
+
 def test_the_fallback_lists_the_closest_topics(dialogue, monkeypatch):
     """decide() is stubbed to a fallback with near candidates, so this does not depend on tuning."""
     near = (Candidate("card-uses", 0.25), Candidate("labor-security-card", 0.22), Candidate("greeting", 0.2, "smalltalk"))

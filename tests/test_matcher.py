@@ -55,13 +55,16 @@ def top(matcher, text, lang=None):
     return ranked[0].topic if ranked else None
 
 
+NO_ANSWER = ("out_of_scope", "uncovered")  # kinds whose own questions are rightly not answered
+
+
 def miss(matcher, tid: str, lang: str, question: str) -> str | None:
     """Why this variant of tid does not find tid, or None when it does."""
     ranked = matcher.score(question, lang)
     shown = [(c.topic, c.score) for c in ranked[:3]]
     if ranked and ranked[0].topic == tid:
         return None
-    if KB.topics[tid].kind == "out_of_scope" and decide(ranked).outcome == "fallback":
+    if KB.topics[tid].kind in NO_ANSWER and decide(ranked).outcome == "fallback":
         return None  # what the user gets is the same: no answer
     if (tid, lang, question) in STRADDLING and tid in [c.topic for c in ranked[:2]]:
         return None
@@ -83,7 +86,7 @@ def exact_miss(matcher, tid: str, lang: str, question: str) -> str | None:
     ranked = matcher.score(question, lang)
     shown = [(c.topic, c.score) for c in ranked[:3]]
     decision = decide(ranked)
-    expected = ("fallback", None) if KB.topics[tid].kind == "out_of_scope" else ("answer", tid)
+    expected = ("fallback", None) if KB.topics[tid].kind in NO_ANSWER else ("answer", tid)
     if not ranked or (ranked[0].topic, ranked[0].score, ranked[0].exact) != (tid, 1.0, True):
         return f"{question!r} -> {shown}"
     if (decision.outcome, decision.topic) != expected:
@@ -340,7 +343,7 @@ def test_score_is_ranked_bounded_and_repeatable(matcher):
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert len({c.topic for c in ranked}) == len(ranked)
     assert matcher.score("how do I pay social insurance myself", "en") == ranked
-    assert {c.kind for c in ranked} <= {"answer", "smalltalk", "out_of_scope", "flow"}
+    assert {c.kind for c in ranked} <= {"answer", "smalltalk", "out_of_scope", "uncovered", "flow"}
 
 
 def test_a_remembered_ranking_is_the_same_as_a_fresh_one_and_cannot_be_spoilt(matcher):
@@ -420,6 +423,39 @@ def test_decide_caps_suggestions_at_three():
     assert [x.topic for x in d.candidates] == ["t0", "t1", "t2"]
     d = decide(many, Thresholds(max_suggestions=2))
     assert len(d.candidates) == 2
+
+
+def test_decide_uncovered_top_is_a_fallback_that_keeps_its_neighbours():
+    d = decide([c("amounts", 0.90, "uncovered"), c("a", 0.60), c("b", 0.50)], T)
+    assert (d.outcome, d.topic, d.out_of_scope) == ("fallback", None, True)
+    assert [x.topic for x in d.candidates] == ["amounts", "a", "b"]  # the dialogue offers a and b
+
+
+@pytest.mark.parametrize("lang, question, expected", [
+    ("en", "how much pension will I get every month after I retire", "uncovered-amounts"),
+    ("en", "what is the retirement age for women", "uncovered-amounts"),
+    ("es", "¿cuánto me van a pagar de pensión al mes?", "uncovered-amounts"),
+    ("zh", "退休以后每个月能领多少养老金", "uncovered-amounts"),
+    ("en", "how do I transfer my social insurance to another province", "uncovered-services"),
+    ("es", "¿puedo cobrar el paro si me despiden?", "uncovered-services"),
+    ("zh", "医保报销比例是多少", "uncovered-services"),
+    ("zh", "失业金怎么领", "uncovered-services"),
+])
+def test_social_insurance_questions_the_documents_do_not_answer_are_not_guessed(matcher, lang, question, expected):
+    ranked = matcher.score(question, lang)
+    decision = decide(ranked)
+    assert (decision.outcome, ranked[0].topic) == ("fallback", expected)
+
+
+@pytest.mark.parametrize("lang, question, expected", [
+    ("en", "what percentage of my wage goes into my personal pension account", "art12-pension"),
+    ("es", "¿el seguro de desempleo es uno de los cinco seguros?", "five-programs"),
+    ("zh", "社保包括工伤保险吗", "five-programs"),
+    ("en", "how do i pay social insurance myself as a flexible worker", "personal-payment"),
+])
+def test_questions_the_documents_answer_are_not_taken_for_uncovered_ones(matcher, lang, question, expected):
+    decision = decide(matcher.score(question, lang))
+    assert (decision.outcome, decision.topic) == ("answer", expected)
 
 
 def test_decide_never_offers_out_of_scope_or_small_talk_as_a_suggestion():
