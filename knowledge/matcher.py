@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.kb import LANGS, KnowledgeBase, Topic
-from knowledge.text import CJK, STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
+from knowledge.text import CJK, SHORT, STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,8 @@ class Matcher:
 
     def words(self, text: str, norm: str | None = None) -> int:
         """How many content words (Chinese: bigrams) a question has, for decide()."""
-        return self._words(normalize(text) if norm is None else norm)
+        norm = normalize(text) if norm is None else norm
+        return self._words(norm) if len(norm) <= SHORT else self._count_words(norm)
 
     @staticmethod
     def _count_words(norm: str) -> int:
@@ -188,7 +189,9 @@ class Matcher:
     def score(self, text: str, lang: str | None = None, norm: str | None = None) -> list[Candidate]:
         """Every topic with any evidence, best first. Pure: the same text always ranks the same.
         `norm` is normalize(text), for a caller that already has it."""
-        return list(self._ranked(normalize(text) if norm is None else norm, lang))
+        norm = normalize(text) if norm is None else norm
+        # A long message is rarely sent twice: scored afresh, it never crowds out the short ones.
+        return list(self._ranked(norm, lang) if len(norm) <= SHORT else self._rank(norm, lang))
 
     def _rank(self, norm: str, lang: str | None) -> tuple[Candidate, ...]:
         qtoks = frozenset(self.query_tokens(norm))

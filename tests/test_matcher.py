@@ -354,6 +354,19 @@ def test_a_remembered_ranking_is_the_same_as_a_fresh_one_and_cannot_be_spoilt(ma
     assert again and again == Matcher(load()).score(question, "es")
 
 
+def test_only_short_questions_are_remembered():
+    from knowledge.text import SHORT
+
+    fresh = Matcher(load())
+    story = "my mother is 80 and lives alone and her phone is old and " * (SHORT // 50) + "when is the annual review"
+    assert len(story) > SHORT
+    ranked = fresh.score(story, "en")
+    assert ranked and ranked == fresh.score(story, "en")
+    assert fresh._ranked.cache_info().currsize == 0  # a long story is scored afresh each time
+    fresh.score("when is the annual review", "en")
+    assert fresh._ranked.cache_info().currsize == 1
+
+
 def test_a_remembered_ranking_is_kept_apart_per_language(matcher):
     question = "revision anual"  # its ranking differs with the language its variants are compared in
     rankings = {lang: matcher.score(question, lang) for lang in ("es", "en", None)}
