@@ -16,6 +16,24 @@ def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
     flows_dir = flows_dir or FLOWS_DIR
     flow_ids = {p.stem for p in flows_dir.glob("*.yaml")}
     topic_ids = {p.stem for p in topics_dir.glob("*.yaml")}
-    return check_topics(topics_dir, sources_file, flow_ids) + read_families(families_file)[2] + validate_flows(
-        flows_dir, known_sources(sources_file), topic_ids
-    )
+    flow_problems = validate_flows(flows_dir, known_sources(sources_file), topic_ids)
+    problems = check_topics(topics_dir, sources_file, flow_ids) + read_families(families_file)[2] + flow_problems
+    if not problems:  # both sides sound: does each topic's flow_choice exist on its procedure's first step?
+        problems += _flow_choices(topics_dir, sources_file, flows_dir)
+    return problems
+
+
+def _flow_choices(topics_dir, sources_file, flows_dir) -> list[str]:
+    from conversations.loader import load_flows
+    from knowledge.kb import load
+
+    flows = load_flows(flows_dir)
+    problems = []
+    for topic in load(topics_dir, sources_file, check=False).topics.values():
+        if topic.flow_choice is None or topic.flow not in flows:
+            continue
+        flow = flows[topic.flow]
+        if flow.steps[flow.start].choice(topic.flow_choice) is None:
+            problems.append(f"{topic.id}.yaml: flow_choice: {topic.flow_choice!r} is not a choice of the first step "
+                            f"({flow.start!r}) of {topic.flow!r}")
+    return problems

@@ -34,6 +34,7 @@ class Topic:
     sources: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
     flow: str | None = None
+    flow_choice: str | None = None  # the choice of the procedure's first step this topic already makes
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def topic_from_dict(raw: dict) -> Topic:
         sources=tuple(raw.get("sources") or ()),
         related=tuple(raw.get("related") or ()),
         flow=raw.get("flow"),
+        flow_choice=raw.get("flow_choice"),
     )
 
 

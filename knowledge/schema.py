@@ -14,7 +14,7 @@ from knowledge.text import normalize
 
 MIN_QUESTIONS = 8
 MAX_TITLE = 40
-FIELDS = {"id", "kind", "title", "answer", "questions", "keywords", "sources", "related", "flow"}
+FIELDS = {"id", "kind", "title", "answer", "questions", "keywords", "sources", "related", "flow", "flow_choice"}
 
 
 def read_topic_files(topics_dir: Path = TOPICS_DIR) -> dict[Path, object]:
@@ -110,6 +110,8 @@ def check_raw_topics(raws: dict[Path, object], sources: set[str], flow_ids: set[
         flow = raw.get("flow")
         if flow is not None and flow_ids is not None and flow not in flow_ids:
             problems.append(f"{name}: flow: unknown procedure {flow!r}")
+        if raw.get("flow_choice") is not None and flow is None:
+            problems.append(f"{name}: flow_choice: needs a flow (the procedure whose first step it chooses)")
         questions = raw.get("questions") if isinstance(raw.get("questions"), dict) else {}
         for lang in LANGS:
             for n, q in enumerate(questions.get(lang) or [] if isinstance(questions.get(lang), list) else []):

@@ -334,7 +334,41 @@ def test_a_procedures_own_trigger_leads_to_it(dialogue, flow_id, phrase):
         assert (reply.kind, reply.flow) == ("step", flow_id)
     else:
         assert reply.kind in ("answer", "step"), reply.kind
-        assert reply.flow == flow_id or f"flow:{flow_id}:start" in [b.id for b in reply.buttons]
+        walks = [b.id for b in reply.buttons if b.id == f"flow:{flow_id}:start" or b.id.startswith("walk:")]
+        assert reply.flow == flow_id or walks
+        if reply.flow != flow_id:  # the button under the answer starts that procedure
+            assert dialogue.say("u1", button=walks[0]).flow == flow_id
+
+
+@pytest.mark.parametrize("text, lang, step", [
+    ("walk me through the annual review with alipay step by step", "en", "alipay_more"),
+    ("guíame paso a paso para hacer la revisión anual con la app", "es", "app_download"),
+    ("一步一步教我在线认证", "zh", "online_install"),
+    ("walk me through the annual review", "en", "route"),  # no way named: asked first
+    ("guide me through the review, alipay or the app?", "en", "route"),  # two named: asked first
+])
+def test_a_guide_request_that_names_the_way_starts_on_that_way(dialogue, text, lang, step):
+    reply = dialogue.say("u-way", text)
+    assert (reply.kind, reply.flow, reply.step, reply.lang) == ("step", "annual_review", step, lang)
+    if step != "route":  # one step back is the question they skipped, so they can change their mind
+        assert dialogue.say("u-way", words.LABELS["back"][lang]).step == "route"
+
+
+def test_typing_the_way_already_taken_keeps_the_step_and_is_no_miss(dialogue):
+    first = dialogue.say("u-again", "walk me through the annual review with alipay step by step")
+    again = dialogue.say("u-again", "Alipay")
+    assert (again.kind, again.step) == ("step", first.step)
+    assert dialogue.store.user("u-again").misses == 0
+    assert dialogue.say("u-again", "next").step == "alipay_city"
+
+
+def test_walk_me_through_under_an_answer_starts_where_that_answer_is(dialogue):
+    reply = dialogue.say("u-walk", "how do I do the online certification with my ID card and face")
+    assert reply.topic == "online-certification"
+    walk = button(reply, "walk:online-certification")
+    assert walk.label == say("walk_me", "en")
+    step = dialogue.say("u-walk", button=walk.id)
+    assert (step.flow, step.step) == ("annual_review", "online_install")
 
 
 def test_yindao_wo_is_a_guide_phrase(dialogue):

@@ -108,6 +108,17 @@ def test_check_all_reports_a_broken_word_family(kb_copy, tmp_path):
     assert only(check_all(topics, FLOWS_DIR, sources, families), "families.yaml: not valid YAML")
 
 
+def test_a_flow_choice_needs_a_flow_and_a_real_option_of_its_first_step(kb_copy, tmp_path):
+    topics, sources = kb_copy
+    edit(topics, "annual-review-alipay", lambda d: d.update(flow_choice="carrier-pigeon"))
+    assert only(check_all(topics, FLOWS_DIR, sources), "annual-review-alipay.yaml: flow_choice:", "'carrier-pigeon'",
+                "'route'")
+    edit(topics, "annual-review-alipay", lambda d: d.update(flow_choice="alipay"))
+    assert check_all(topics, FLOWS_DIR, sources) == []
+    edit(topics, TOPIC, lambda d: d.update(flow_choice="alipay"))
+    assert only(check_topics(topics, sources), f"{TOPIC}.yaml: flow_choice: needs a flow")
+
+
 def test_load_refuses_a_broken_knowledge_base(kb_copy):
     topics, sources = kb_copy
     edit(topics, TOPIC, lambda d: d["title"].pop("zh"))
