@@ -113,6 +113,9 @@ class Matcher:
             for tok in toks:
                 firm = TOKEN_FLOOR + (1 - TOKEN_FLOOR) * min(1.0, strength[(tid, tok)])
                 self.topic_postings[tok] += ((tid, firm),)
+        # The same, with each word's idf already applied: what scoring adds up, per question word.
+        self.weighted_postings = {tok: tuple((tid, self.idf[tok] * firm) for tid, firm in posts)
+                                  for tok, posts in self.topic_postings.items()}
         # A question worded exactly as a curated variant is that topic, whatever keywords elsewhere say.
         self.exact: dict[str, str] = {}
         for topic in entries:
@@ -135,10 +138,11 @@ class Matcher:
                 self.vocabulary.setdefault(word, stem(word))
 
     @staticmethod
-    def _keyword_index(entries: list[Topic]) -> dict[str, list[tuple[str, str, bool, float]]]:
-        """anchor -> (normalised keyword, topic, is Chinese, weight); a keyword many topics share weighs little.
-        The anchor (a Chinese keyword's first character, a Latin one's first word) lets a question look up
-        only the keywords that could occur in it."""
+    def _keyword_index(entries: list[Topic]) -> dict[str, list[tuple[str, bool, tuple[tuple[str, float], ...]]]]:
+        """anchor -> (what to look for, is Chinese, ((topic, weight), ...)); a keyword many topics share
+        weighs little. The anchor (a Chinese keyword's first character, a Latin one's first word) lets a
+        question look up only the keywords that could occur in it; a Latin keyword is looked for with a
+        space either side (whole words), a Chinese one as it is."""
         owners: dict[str, set[str]] = defaultdict(set)
         for topic in entries:
             for lang in LANGS:
@@ -146,12 +150,12 @@ class Matcher:
                     norm = normalize(kw)
                     if norm:
                         owners[norm].add(topic.id)
-        index: dict[str, list[tuple[str, str, bool, float]]] = defaultdict(list)
+        index: dict[str, list[tuple[str, bool, tuple[tuple[str, float], ...]]]] = defaultdict(list)
         for norm, tids in owners.items():
             cjk = has_cjk(norm)
             anchor = norm[0] if cjk else norm.split()[0]
-            for tid in sorted(tids):
-                index[anchor].append((norm, tid, cjk, 1.0 / len(tids)))
+            owned = tuple((tid, 1.0 / len(tids)) for tid in sorted(tids))
+            index[anchor].append((norm if cjk else f" {norm} ", cjk, owned))
         return dict(index)
 
     @lru_cache(maxsize=4096)
@@ -197,12 +201,13 @@ class Matcher:
         qtoks = frozenset(self.query_tokens(norm))
         if all(t.isdigit() for t in qtoks):  # nothing, or bare numbers ("9", "{{ 7*7 }}"): no question to match
             return ()
-        weights = {t: self.idf.get(t, self.unknown_idf) for t in qtoks}
-        qweight = sum(weights.values())
+        idf, unknown = self.idf, self.unknown_idf
+        qweight = sum(idf.get(t, unknown) for t in qtoks)
         token_stage: dict[str, float] = defaultdict(float)
-        for tok, w in weights.items():
-            for tid, firm in self.topic_postings.get(tok, ()):
-                token_stage[tid] += w * firm
+        postings = self.weighted_postings
+        for tok in qtoks:
+            for tid, weight in postings.get(tok, ()):
+                token_stage[tid] += weight
         # A long question tells a story around its subject; past COVERAGE_CAP its extra words stop
         # counting against every topic, so context does not drown what it asks.
         scale = 1.0 / min(qweight, COVERAGE_CAP)  # applied to the pooled topics only, below
@@ -210,9 +215,10 @@ class Matcher:
         padded = f" {norm} "
         anchors = set(norm.split()) | set(CJK.findall(norm))
         for anchor in anchors:
-            for kw, tid, cjk, weight in self.keywords.get(anchor, ()):
-                if (kw in norm) if cjk else (f" {kw} " in padded):
-                    keyword[tid] += weight
+            for needle, cjk, owned in self.keywords.get(anchor, ()):
+                if needle in (norm if cjk else padded):
+                    for tid, weight in owned:
+                        keyword[tid] += weight
         ranked_stage = sorted(token_stage.values(), reverse=True)
         # Topics tied at the cut all get in; no known word at all leaves only keyword topics.
         cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1] if ranked_stage else float("inf")
