@@ -128,6 +128,12 @@ class Matcher:
             self.fuzzy_choices[(tid, lang)].append(joined)
         self.keywords = self._keyword_index(entries)
         self._known_words = list(self.vocabulary)
+        # Four-letter known words by their letters: "crad" is "card" with two letters swapped, one edit
+        # that the similarity cutoff (0.75 for four letters) would not let through on its own.
+        self._swaps: dict[str, list[str]] = defaultdict(list)
+        for word in self._known_words:
+            if len(word) == 4:
+                self._swaps["".join(sorted(word))].append(word)
         # Per matcher, so its memory goes with it.
         self._ranked = lru_cache(maxsize=remember)(self._rank)
         self._words = lru_cache(maxsize=remember)(self._count_words)
@@ -165,7 +171,13 @@ class Matcher:
             return None
         found = process.extractOne(word, self._known_words, scorer=OSA.normalized_similarity,
                                    score_cutoff=TYPO_CUTOFF / 100)
-        return self.vocabulary[found[0]] if found else None
+        if found:
+            return self.vocabulary[found[0]]
+        if len(word) == 4:  # only a swap of two neighbours, and only when it points to one word
+            swapped = [w for w in self._swaps.get("".join(sorted(word)), ()) if OSA.distance(word, w) == 1]
+            if len(swapped) == 1:
+                return self.vocabulary[swapped[0]]
+        return None
 
     def query_tokens(self, norm: str) -> list[str]:
         """The question's tokens, a misspelt word replaced by the known word it stands for."""
