@@ -22,7 +22,7 @@ from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
 from knowledge.language import detect
 from knowledge.matcher import ANSWERABLE, Matcher, decide
-from knowledge.text import fold, has_cjk, normalize
+from knowledge.text import fold, normalize
 
 log = logging.getLogger(__name__)
 log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: never a personal number
@@ -179,7 +179,7 @@ class Dialogue:
             flow = self._flow_for(self.matcher.score(text, turn.lang, norm)[:1]) or self._flow_for(
                 self.matcher.score(intents.without("guide", text), turn.lang))
             if flow:
-                return self._start_flow(flow, turn, _named_choice(flow, norm))
+                return self._start_flow(flow, turn, words.named_option(flow, norm))
         candidates = self.matcher.score(text, turn.lang, norm)
         decision = decide(candidates, words=self.matcher.words(text, norm))
         if decision.outcome == "answer":
@@ -288,7 +288,7 @@ class Dialogue:
         if self._stale(turn) and not turn.user.flow_state.get("resume_asked"):
             return self._resume_prompt(flow, state, turn)
         parsed = words.parse(text, flow, state)
-        if parsed is None and _repeats_the_choice_that_led_here(flow, state, text):
+        if parsed is None and words.repeats_last_choice(flow, state, text):
             turn.user.misses = 0  # "Alipay" again, when Alipay was already taken: they are where they asked to be
             return self._show_step(flow, state, turn)
         if parsed is None:
@@ -504,32 +504,6 @@ class Dialogue:
         if flow is None and turn.user.flow_state and kind != "step":
             flow, step = turn.user.flow_state.get("flow"), turn.user.flow_state.get("step")
         return Reply(turn.user.id, text, turn.lang, kind, list(buttons or []), topic, flow, step, fallback, confidence)
-
-
-def _repeats_the_choice_that_led_here(flow, state: machine.State, text: str) -> bool:
-    """Whether the text picks, on the previous step, the very option that led to this step."""
-    if not state.path:
-        return False
-    before = machine.State(flow=state.flow, step=state.path[-1], path=state.path[:-1])
-    parsed = words.parse(text, flow, before)
-    if parsed is None or not isinstance(parsed[0], ev.Choose):
-        return False
-    choice = flow.steps[before.step].choice(parsed[0].option)
-    return choice is not None and choice.to == state.step
-
-
-def _named_choice(flow, norm: str) -> str | None:
-    """The option of the procedure's first step that the message itself names ("with Alipay",
-    "用社保局app"), so the user is not asked again; None when it names none, or several."""
-    padded = f" {norm} "
-    named = set()
-    for choice in flow.steps[flow.start].choices:
-        for lang in LANGS:
-            for name in (choice.label.get(lang, ""), *choice.aliases.get(lang, ())):
-                key = normalize(name)
-                if key and (key in norm if has_cjk(key) else f" {key} " in padded):
-                    named.add(choice.id)
-    return named.pop() if len(named) == 1 else None
 
 
 def _flow_topic(flow) -> Topic:

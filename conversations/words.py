@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from conversations.events import SIMPLE, Choose, Event, Tick, event_name
 from conversations.machine import State
 from conversations.model import LANGS, Flow, Step
-from conversations.normal import key
+from conversations.normal import has_cjk, key
+from knowledge.text import normalize
 
 # Button labels, one per language.
 LABELS: dict[str, dict[str, str]] = {
@@ -110,6 +111,34 @@ def parse(text: str, flow: Flow | None = None, state: State | None = None) -> tu
         return None
     word, langs = found
     return SIMPLE[word], _one(langs)
+
+
+def named_option(flow: Flow, norm: str) -> str | None:
+    """The option of the flow's first step that a longer message names ("guide me through it with
+    Alipay", "用社保局app年审"), by its label or an alias as whole words; None when it names none or
+    several. `norm` is the message normalised as the matcher reads it (knowledge.text.normalize)."""
+    padded = f" {norm} "
+    named = set()
+    for choice in flow.steps[flow.start].choices:
+        names = [*choice.label.values(), *(alias for words in choice.aliases.values() for alias in words)]
+        for name in names:
+            folded = normalize(name)
+            if folded and (folded in norm if has_cjk(folded) else f" {folded} " in padded):
+                named.add(choice.id)
+    return named.pop() if len(named) == 1 else None
+
+
+def repeats_last_choice(flow: Flow, state: State, text: str) -> bool:
+    """Whether the text picks, on the previous step, the very option that led to the current one
+    ("Alipay" again after the procedure started on the Alipay way): nothing to do but stay."""
+    if not state.path:
+        return False
+    before = State(flow=state.flow, step=state.path[-1], path=state.path[:-1])
+    parsed = parse(text, flow, before)
+    if parsed is None or not isinstance(parsed[0], Choose):
+        return False
+    choice = flow.steps[before.step].choice(parsed[0].option)
+    return choice is not None and choice.to == state.step
 
 
 def label(word: str, lang: str) -> str:

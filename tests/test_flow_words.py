@@ -15,8 +15,10 @@ from conversations.words import (
     VOCABULARY,
     button_id,
     label,
+    named_option,
     parse,
     parse_button,
+    repeats_last_choice,
 )
 
 FLOWS = load_flows()
@@ -169,3 +171,27 @@ def test_parse_button_refuses_other_ids(value):
 def test_a_button_id_over_64_bytes_is_refused():
     with pytest.raises(ValueError):
         button_id("annual_review", Choose("x" * 60))
+
+
+@pytest.mark.parametrize("text, option", [
+    ("guide me through the annual review with alipay", "alipay"),
+    ("Guíame con la App, por favor", "app"),
+    ("一步一步教我用社保局APP年审", "app"),
+    ("walk me through the online certification", "online"),
+    ("walk me through the annual review", None),  # no way named
+    ("alipay or the app, which is easier?", None),  # two named: the user has not chosen
+    ("my happy alipayment", None),  # whole words only
+])
+def test_named_option_is_the_one_way_a_message_names(text, option):
+    from knowledge.text import normalize
+
+    assert named_option(ANNUAL, normalize(text)) == option
+
+
+def test_repeating_the_option_that_led_here_is_recognised_and_nothing_else_is():
+    at_alipay = advance(ANNUAL, AT_ROUTE, Choose("alipay"))
+    assert repeats_last_choice(ANNUAL, at_alipay, "Alipay")
+    assert repeats_last_choice(ANNUAL, at_alipay, "支付宝")
+    assert not repeats_last_choice(ANNUAL, at_alipay, "the app")  # another way: not a repeat
+    assert not repeats_last_choice(ANNUAL, at_alipay, "next")
+    assert not repeats_last_choice(ANNUAL, AT_ROUTE, "Alipay")  # at the first step there is nothing before
