@@ -194,8 +194,10 @@ class Dialogue:
             return reply
         self._remember(turn, text)
         offered = [c.topic for c in decision.candidates if c.kind in ANSWERABLE]
-        if in_flow is not None:  # neither a step word nor a question we know: curators should see it
+        if in_flow is not None:  # neither a step word nor a question we answer: curators should see it
             self.store.record_unanswered(turn.user.id, turn.lang, text, decision.outcome, offered)
+            if decision.out_of_scope:  # understood, and known to be beyond us: say so, keep their place
+                return self._aside(self._fallback(turn, offered, decision), in_flow, turn)
             return self._miss_in_flow(in_flow, turn)
         if decision.outcome == "suggest":
             self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", offered)

@@ -14,6 +14,7 @@ from bot import render
 from bot.dialogue import STALE, Dialogue
 from bot.messages import Reply
 from bot.store import Store
+from conversations import events as ev
 from conversations import words
 from knowledge.kb import load
 from knowledge.matcher import Candidate, Decision
@@ -199,6 +200,22 @@ def test_a_question_the_documents_do_not_answer_is_said_so_with_the_nearest_topi
     offered = [b.id for b in reply.buttons]
     assert offered and all(b.startswith("topic:") and KB.topics[b[6:]].kind == "answer" for b in offered)
     assert dialogue.store.unanswered()[-1]["text"] == text  # curators see what people ask that we do not cover
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("how much pension will I get when I retire?", "en"),
+    ("¿qué tiempo hará mañana?", "es"),
+    ("社保转移到外地怎么办", "zh"),
+])
+def test_inside_a_procedure_a_question_beyond_us_is_said_so_and_the_place_kept(dialogue, text, lang):
+    started = dialogue.say("u-in", button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    reply = dialogue.say("u-in", text)
+    assert (reply.kind, reply.fallback, reply.flow, reply.step) == ("fallback", True, "personal_payment", started.step)
+    assert say("bureau", lang) in reply.text
+    assert reply.buttons[0].id.startswith("flow:personal_payment:continue")
+    assert dialogue.store.user("u-in").misses == 0  # understood: not a miss on the way to "talk to a person"
+    back = dialogue.say("u-in", words.LABELS["continue"][lang])
+    assert (back.kind, back.step) == ("step", started.step)
 
 
 def test_the_fallback_lists_the_closest_topics(dialogue, monkeypatch):
