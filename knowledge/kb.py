@@ -35,6 +35,10 @@ class Topic:
     related: tuple[str, ...] = ()
     flow: str | None = None
     flow_choice: str | None = None  # the choice of the procedure's first step this topic already makes
+    # Out-of-scope topics: phrases that bring a question back in scope ("... working in Shanghai"),
+    # and phrases that keep it out even then (another country's own scheme: "IMSS", "US social security").
+    unless: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    still_if: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def topic_from_dict(raw: dict) -> Topic:
         related=tuple(raw.get("related") or ()),
         flow=raw.get("flow"),
         flow_choice=raw.get("flow_choice"),
+        unless=per_lang("unless") if raw.get("unless") else {},
+        still_if=per_lang("still_if") if raw.get("still_if") else {},
     )
 
 

@@ -127,6 +127,9 @@ class Matcher:
             joined = " ".join(sorted({t for t in toks if not t.startswith("u:")}))
             self.fuzzy_choices[(tid, lang)].append(joined)
         self.keywords = self._keyword_index(entries)
+        # Out-of-scope topics and what brings a question back in scope: a person from Colombia asking
+        # about the social insurance in their Shanghai contract is asking about China.
+        self.unless = {t.id: (_phrases(t.unless), _phrases(t.still_if)) for t in entries if t.unless}
         self._known_words = list(self.vocabulary)
         # Four-letter known words by their letters: "crad" is "card" with two letters swapped, one edit
         # that the similarity cutoff (0.75 for four letters) would not let through on its own.
@@ -245,6 +248,9 @@ class Matcher:
             # Both sides are sorted token strings, so ratio() here is token_sort_ratio without re-sorting.
             best = process.extractOne(joined, choices, scorer=fuzz.ratio) if choices else None
             fuzzy[tid] = best[1] if best else 0.0
+        if self.unless:
+            pool = {tid for tid in pool
+                    if tid not in self.unless or not _back_in_scope(*self.unless[tid], norm, padded)}
         exact_topic = self.exact.get(norm)
         w_cov, w_fz, w_kw = WEIGHTS["coverage"], WEIGHTS["fuzzy"] / 100, WEIGHTS["keyword"]
         best: dict[str, tuple[float, bool]] = {}  # topic (procedures folded in) -> (score, exact)
@@ -257,6 +263,19 @@ class Matcher:
                 best[target] = (total, exact)
         ranked = sorted(best.items(), key=lambda item: (not item[1][1], -item[1][0], item[0]))
         return tuple(Candidate(tid, total, self.kinds[tid], exact) for tid, (total, exact) in ranked)
+
+
+def _phrases(per_lang: dict[str, tuple[str, ...]]) -> tuple[tuple[str, bool], ...]:
+    """Phrases as they are looked for: a Chinese one as it is, a Latin one as whole words (padded)."""
+    found = (normalize(p) for phrases in per_lang.values() for p in phrases)
+    return tuple((p, True) if has_cjk(p) else (f" {p} ", False) for p in found if p)
+
+
+def _back_in_scope(unless, still_if, norm: str, padded: str) -> bool:
+    def says(phrases):
+        return any(needle in (norm if cjk else padded) for needle, cjk in phrases)
+
+    return says(unless) and not says(still_if)
 
 
 def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, words: int | None = None) -> Decision:

@@ -14,7 +14,8 @@ from knowledge.text import normalize
 
 MIN_QUESTIONS = 8
 MAX_TITLE = 40
-FIELDS = {"id", "kind", "title", "answer", "questions", "keywords", "sources", "related", "flow", "flow_choice"}
+FIELDS = {"id", "kind", "title", "answer", "questions", "keywords", "sources", "related", "flow", "flow_choice",
+          "unless", "still_if"}
 
 
 def read_topic_files(topics_dir: Path = TOPICS_DIR) -> dict[Path, object]:
@@ -71,6 +72,13 @@ def check_topic(path: Path, raw, sources: set[str]) -> list[str]:
         problems.append(f"{name}: kind: {kind!r} is not one of {', '.join(KINDS)}")
     for key, is_list in (("title", False), ("answer", False), ("questions", True), ("keywords", True)):
         problems += [f"{name}: {p}" for p in _per_language(key, raw.get(key), is_list=is_list)]
+    for field_name in ("unless", "still_if"):
+        if field_name in raw:
+            if kind != "out_of_scope":
+                problems.append(f"{name}: {field_name}: only an out_of_scope topic can be brought back in scope")
+            problems += [f"{name}: {p}" for p in _per_language(field_name, raw.get(field_name), is_list=True)]
+    if "still_if" in raw and "unless" not in raw:
+        problems.append(f"{name}: still_if: says when 'unless' does not apply, so it needs an unless")
     for lang, title in (raw.get("title") or {}).items() if isinstance(raw.get("title"), dict) else ():
         if isinstance(title, str) and len(title) > MAX_TITLE:
             problems.append(f"{name}: title.{lang}: longer than {MAX_TITLE} characters (it is a button label)")

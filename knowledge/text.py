@@ -65,7 +65,9 @@ _STOP = {
         "please pls just really actually anyway also still yet any some about into up out "
         "would could should will shall may might must have has had get got u ur ok okay "
         "just really actually anyway also still yet any some about like kind sort lot lots thing things stuff "
-        "one two three thats theres dont doesnt didnt cant wont im ive id youre its".split()
+        "one two three thats theres dont doesnt didnt cant wont im ive id youre its "
+        "his her hers him himself herself myself yourself ourselves themselves "
+        "t s d ll re ve m".split()  # what is left of "can't", "he's", "we'll" once the apostrophe splits them
     ),
     "es": set(
         "el la los las un una unos unas de del al a en y o u e que se su sus mi mis tu tus yo me te le les lo nos es son "

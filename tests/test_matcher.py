@@ -329,6 +329,27 @@ def test_another_countrys_social_security_is_out_of_scope(matcher, question):
     assert decision.candidates[0].topic == "foreign-systems"
 
 
+@pytest.mark.parametrize("lang, question", [
+    ("es", "me vine de colombia a trabajar a shanghai y en el contrato sale lo del seguro social, que es eso"),
+    ("en", "im from the uk and just started working in shenzhen, what is this social insurance they deduct"),
+    ("zh", "我是从美国回国工作的，在上海上班，社保是什么"),
+])
+def test_a_foreigner_asking_about_social_insurance_in_china_is_in_scope(matcher, lang, question):
+    ranked = matcher.score(question, lang)
+    assert "foreign-systems" not in [c.topic for c in ranked]
+    assert decide(ranked).outcome != "fallback"
+
+
+@pytest.mark.parametrize("lang, question", [
+    ("en", "im american working in beijing, does my us social security keep counting"),
+    ("es", "soy mexicano y trabajo en china, como sigo cotizando al imss"),
+    ("zh", "我在北京上班，美国的社会安全号怎么申请"),
+])
+def test_another_countrys_own_scheme_is_out_of_scope_even_from_china(matcher, lang, question):
+    decision = decide(matcher.score(question, lang))
+    assert decision.outcome == "fallback" and decision.out_of_scope
+
+
 @pytest.mark.parametrize("text", ["", "   ", "???", "9", "12345", "{{ 7*7 }}", "１２３", "12 34"])
 def test_nothing_to_match_gives_no_candidates_and_falls_back(matcher, text):
     """No word at all, or only bare numbers: there is no question to match."""

@@ -119,6 +119,14 @@ def test_a_flow_choice_needs_a_flow_and_a_real_option_of_its_first_step(kb_copy,
     assert only(check_topics(topics, sources), f"{TOPIC}.yaml: flow_choice: needs a flow")
 
 
+def test_unless_and_still_if_belong_to_out_of_scope_topics_only(kb_copy):
+    topics, sources = kb_copy
+    edit(topics, TOPIC, lambda d: d.update(unless={"en": ["china"], "es": ["china"], "zh": ["中国"]}))
+    assert only(problems_for(kb_copy), f"{TOPIC}.yaml: unless: only an out_of_scope topic")
+    edit(topics, "foreign-systems", lambda d: d.pop("unless"))
+    assert only(problems_for(kb_copy), "foreign-systems.yaml: still_if: says when 'unless' does not apply")
+
+
 def test_load_refuses_a_broken_knowledge_base(kb_copy):
     topics, sources = kb_copy
     edit(topics, TOPIC, lambda d: d["title"].pop("zh"))

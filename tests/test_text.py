@@ -182,6 +182,10 @@ def test_stems_meet(words):
     assert len(stems) == 1, dict(zip(words, map(stem, words)))
 
 
+def test_pronouns_and_the_pieces_of_contractions_are_no_evidence():
+    assert tokens(normalize("He can't pay his own insurance himself")) == [stem(w) for w in ("can", "pay", "own", "insurance")]
+
+
 def test_register_meets_registration():
     assert stem("register") == stem("registration") == stem("registering") == stem("registers")
 
