@@ -152,6 +152,9 @@ class Dialogue:
         typed = turn.user.buttons.get(norm or text.strip())  # emoji-only text must not press 👍/👎
         if typed:
             return self._button(typed, turn)
+        if norm.isdigit() and 1 <= int(norm) <= len(turn.user.buttons):
+            # "2" after a numbered "did you mean" list (or any buttons): the second one, as the console does
+            return self._button(list(turn.user.buttons.values())[int(norm) - 1], turn)
         if intents.intent("forget", text, norm):
             return self._forget(turn)
         if intents.intent("person", text, norm):

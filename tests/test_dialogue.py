@@ -218,6 +218,23 @@ def test_inside_a_procedure_a_question_beyond_us_is_said_so_and_the_place_kept(d
     assert (back.kind, back.step) == ("step", started.step)
 
 
+def test_typing_the_number_of_an_offered_topic_picks_it(dialogue):
+    offer = dialogue.say("u-num", "annual review")
+    assert offer.kind == "suggest" and len(offer.buttons) >= 2
+    second = offer.buttons[1].id
+    picked = dialogue.say("u-num", "2")
+    assert (picked.kind, picked.topic) == ("answer", second[len("pick:"):])
+    assert dialogue.store.unanswered()[-1]["chosen"] == picked.topic  # curators see the choice, as for a tap
+
+
+def test_a_number_picks_a_choice_of_a_step_and_one_out_of_range_is_just_text(dialogue):
+    route = dialogue.say("u-num2", "guide me through the annual review")
+    assert route.step == "route"
+    assert dialogue.say("u-num2", "２").step == "app_download"  # full-width too: the second way, the app
+    late = dialogue.say("u-num2", "42")
+    assert late.kind != "step" or late.step == "app_download"  # no 42nd button: not a press
+
+
 def test_the_fallback_lists_the_closest_topics(dialogue, monkeypatch):
     """decide() is stubbed to a fallback with near candidates, so this does not depend on tuning."""
     near = (Candidate("card-uses", 0.25), Candidate("labor-security-card", 0.22), Candidate("greeting", 0.2, "smalltalk"))
