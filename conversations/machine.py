@@ -106,6 +106,10 @@ def advance(flow: Flow, state: State, event: Event) -> State:
 
     if isinstance(event, Cancel):
         return replace(state, status="cancelled")
+    if isinstance(event, Done) and (step.next or not step.is_end):
+        # "Done" typed on a step that goes on means done with *this* step (its checklist, say): ending
+        # the whole procedure at step 3 of 6 would tell them they had finished when they had not.
+        event = Next()
     if isinstance(event, Done):
         return replace(state, status="done")
     if isinstance(event, (Next, Continue)):

@@ -218,6 +218,14 @@ def test_inside_a_procedure_a_question_beyond_us_is_said_so_and_the_place_kept(d
     assert (back.kind, back.step) == ("step", started.step)
 
 
+@pytest.mark.parametrize("done, lang", [("done", "en"), ("listo", "es"), ("完成", "zh")])
+def test_done_typed_in_the_middle_of_a_procedure_moves_on_and_does_not_claim_it_is_over(dialogue, done, lang):
+    first = dialogue.say("u-done", button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    moved = dialogue.say("u-done", done)
+    assert (moved.kind, moved.flow) == ("step", "personal_payment") and moved.step != first.step
+    assert say("flow_done", lang, title="x").split("x")[0] not in moved.text
+
+
 def test_typing_the_number_of_an_offered_topic_picks_it(dialogue):
     offer = dialogue.say("u-num", "annual review")
     assert offer.kind == "suggest" and len(offer.buttons) >= 2

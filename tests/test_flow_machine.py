@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections import deque
 
 import pytest
@@ -168,9 +169,18 @@ def test_restart_cancel_done():
     assert advance(flow, state, Start()) == start(flow)
     cancelled = advance(flow, state, Cancel())
     assert cancelled.status == "cancelled" and cancelled.step == "submit"
-    done = advance(flow, state, Done())
+    assert advance(flow, state, Done()) == advance(flow, state, Next())  # done with this step: the next one
+    last = walk(flow, state, [Next()])
+    assert flow.steps[last.step].is_end
+    done = advance(flow, last, Done())
     assert done.status == "done" and not done.active
     assert advance(flow, done, Restart()).active
+
+
+def test_done_on_a_step_that_needs_a_choice_is_not_applicable():
+    flow = FLOWS["annual_review"]
+    with pytest.raises(NotApplicable):
+        advance(flow, start(flow), Done())  # which way first
 
 
 def test_continue_acts_as_next():
@@ -189,7 +199,8 @@ def test_not_applicable():
         advance(flow, state, Choose("fax"))
     with pytest.raises(NotApplicable):
         advance(flow, state, Tick("nothing"))
-    for over in (advance(flow, state, Cancel()), advance(flow, state, Done())):
+    finished = replace(state, status="done")
+    for over in (advance(flow, state, Cancel()), finished):
         for event in (Next(), Back(), Choose("alipay"), Done(), Cancel()):
             with pytest.raises(NotApplicable):
                 advance(flow, over, event)
