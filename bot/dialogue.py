@@ -21,7 +21,7 @@ from conversations import machine, words
 from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
 from knowledge.language import detect
-from knowledge.matcher import ANSWERABLE, Matcher, decide
+from knowledge.matcher import ANSWERABLE, Matcher, decide, in_context
 from knowledge.text import fold, normalize
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,8 @@ class Dialogue:
                 return self._start_flow(flow, turn, words.named_option(flow, norm))
         candidates = self.matcher.score(text, turn.lang, norm)
         decision = decide(candidates, words=self.matcher.words(text, norm))
+        if in_flow is not None and in_flow.flow in self.flows:
+            decision = in_context(decision, candidates, self._flow_topics(in_flow.flow))
         if decision.outcome == "answer":
             target = decision.topic
             if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own
@@ -251,6 +253,12 @@ class Dialogue:
         if topic.kind == "answer":
             buttons += [Button("👍", f"fb:up:{topic.id}"), Button("👎", f"fb:down:{topic.id}")]
         return text, tuple(buttons)
+
+    @lru_cache(maxsize=64)
+    def _flow_topics(self, flow_id: str) -> frozenset[str]:
+        """The topics a procedure belongs to: its own, and every topic that walks through it."""
+        own = self.flows[flow_id].topic
+        return frozenset({t.id for t in self.kb.topics.values() if t.flow == flow_id} | ({own} if own else set()))
 
     def _title(self, tid: str, lang: str) -> str:
         if tid.startswith("flow:"):

@@ -34,6 +34,8 @@ class Thresholds:
     terse_margin: float = 0.05  # the same for a terse question ("annual review"), which says less
     terse_words: int = 2  # at most this many words (Chinese: bigrams) make a question terse
     suggest_ratio: float = 0.80  # a topic offered beside the top one must score at least this share of it
+    context_vague: float = 0.65  # inside a procedure, a question whose best topic scores under this is vague...
+    context_ratio: float = 0.60  # ...and the procedure's own topic wins if it scores this share of the best
     max_suggestions: int = 3
 
 
@@ -263,6 +265,26 @@ class Matcher:
                 best[target] = (total, exact)
         ranked = sorted(best.items(), key=lambda item: (not item[1][1], -item[1][0], item[0]))
         return tuple(Candidate(tid, total, self.kinds[tid], exact) for tid, (total, exact) in ranked)
+
+
+def in_context(decision: Decision, candidates: list[Candidate], context: set[str],
+               thresholds: Thresholds = THRESHOLDS) -> Decision:
+    """The decision for a question asked inside a procedure: a vague question ("what documents do I
+    bring?", "which bank?") that fits the procedure's own topics nearly as well as the best topic is
+    about the procedure. A clear question about something else, or an exact variant, is left alone."""
+    if not candidates or candidates[0].exact:
+        return decision
+    top = candidates[0]
+    if top.topic in context:
+        if decision.outcome == "answer" or top.score < thresholds.suggest:
+            return decision
+        return Decision("answer", top.topic, top.score, (top,))  # a near tie: the procedure settles it
+    if top.score >= thresholds.context_vague:
+        return decision
+    own = next((c for c in candidates if c.topic in context), None)
+    if own is None or own.score < thresholds.suggest or own.score < top.score * thresholds.context_ratio:
+        return decision
+    return Decision("answer", own.topic, own.score, (own,))
 
 
 def _phrases(per_lang: dict[str, tuple[str, ...]]) -> tuple[tuple[str, bool], ...]:

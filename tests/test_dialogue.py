@@ -226,6 +226,23 @@ def test_done_typed_in_the_middle_of_a_procedure_moves_on_and_does_not_claim_it_
     assert say("flow_done", lang, title="x").split("x")[0] not in moved.text
 
 
+@pytest.mark.parametrize("text, lang", [
+    ("wait, what documents do I need to bring?", "en"),
+    ("¿y qué papeles tengo que llevar?", "es"),
+    ("which bank", "en"),
+])
+def test_a_vague_question_inside_a_procedure_is_answered_about_that_procedure(dialogue, text, lang):
+    started = dialogue.say("u-ctx", button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    reply = dialogue.say("u-ctx", text)
+    assert (reply.kind, reply.topic, reply.step) == ("answer", "personal-payment", started.step)
+
+
+def test_a_clear_question_inside_a_procedure_is_answered_on_its_own_terms(dialogue):
+    dialogue.say("u-ctx2", "一步一步教我用支付宝年审")
+    assert dialogue.say("u-ctx2", "人脸识别一直失败怎么办").topic == "certification-problems"
+    assert dialogue.say("u-ctx2", "社保年审是几月份").topic == "review-months"
+
+
 def test_typing_the_number_of_an_offered_topic_picks_it(dialogue):
     offer = dialogue.say("u-num", "annual review")
     assert offer.kind == "suggest" and len(offer.buttons) >= 2

@@ -506,6 +506,33 @@ def test_questions_the_documents_answer_are_not_taken_for_uncovered_ones(matcher
     assert (decision.outcome, decision.topic) == ("answer", expected)
 
 
+def test_in_context_a_vague_question_goes_to_the_procedures_topic():
+    from knowledge.matcher import in_context
+
+    ranked = [c("materials", 0.52), c("labor-card", 0.44), c("pay", 0.33)]
+    d = in_context(decide(ranked, T), ranked, {"pay"}, T)
+    assert (d.outcome, d.topic, d.confidence) == ("answer", "pay", 0.33)
+
+
+def test_in_context_a_clear_question_about_something_else_is_left_alone():
+    from knowledge.matcher import in_context
+
+    ranked = [c("problems", 0.89), c("online", 0.78)]
+    assert in_context(decide(ranked, T), ranked, {"online"}, T) == decide(ranked, T)
+    weak = [c("materials", 0.52), c("pay", 0.20)]  # the procedure's topic too far behind, and under suggest
+    assert in_context(decide(weak, T), weak, {"pay"}, T) == decide(weak, T)
+    exact = [Candidate("materials", 1.0, "answer", True), c("pay", 0.9)]
+    assert in_context(decide(exact, T), exact, {"pay"}, T).topic == "materials"
+
+
+def test_in_context_a_near_tie_is_settled_by_the_procedure():
+    from knowledge.matcher import in_context
+
+    ranked = [c("pay", 0.60), c("art58", 0.595)]
+    assert decide(ranked, T).outcome == "suggest"
+    assert in_context(decide(ranked, T), ranked, {"pay"}, T).topic == "pay"
+
+
 def test_decide_never_offers_out_of_scope_or_small_talk_as_a_suggestion():
     d = decide([c("a", 0.80), c("b", 0.79), c("oos", 0.785, "out_of_scope"), c("hi", 0.78, "smalltalk")], T)
     assert d.outcome == "suggest"
