@@ -202,13 +202,18 @@ def test_a_question_the_documents_do_not_answer_is_said_so_with_the_nearest_topi
     assert dialogue.store.unanswered()[-1]["text"] == text  # curators see what people ask that we do not cover
 
 
+def in_personal_payment(dialogue, user: str, lang: str):
+    """The user at the first step of the flexible worker's payment procedure; its reply."""
+    return dialogue.say(user, button=words.button_id("personal_payment", ev.Start()), lang=lang)
+
+
 @pytest.mark.parametrize("text, lang", [
     ("how much pension will I get when I retire?", "en"),
     ("¿qué tiempo hará mañana?", "es"),
     ("社保转移到外地怎么办", "zh"),
 ])
 def test_inside_a_procedure_a_question_beyond_us_is_said_so_and_the_place_kept(dialogue, text, lang):
-    started = dialogue.say("u-in", button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    started = in_personal_payment(dialogue, "u-in", lang)
     reply = dialogue.say("u-in", text)
     assert (reply.kind, reply.fallback, reply.flow, reply.step) == ("fallback", True, "personal_payment", started.step)
     assert say("bureau", lang) in reply.text
@@ -220,7 +225,7 @@ def test_inside_a_procedure_a_question_beyond_us_is_said_so_and_the_place_kept(d
 
 @pytest.mark.parametrize("done, lang", [("done", "en"), ("listo", "es"), ("完成", "zh")])
 def test_done_typed_in_the_middle_of_a_procedure_moves_on_and_does_not_claim_it_is_over(dialogue, done, lang):
-    first = dialogue.say("u-done", button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    first = in_personal_payment(dialogue, "u-done", lang)
     moved = dialogue.say("u-done", done)
     assert (moved.kind, moved.flow) == ("step", "personal_payment") and moved.step != first.step
     assert say("flow_done", lang, title="x").split("x")[0] not in moved.text
@@ -232,7 +237,7 @@ def test_done_typed_in_the_middle_of_a_procedure_moves_on_and_does_not_claim_it_
     ("which bank", "en"),
 ])
 def test_a_vague_question_inside_a_procedure_is_answered_about_that_procedure(dialogue, text, lang):
-    started = dialogue.say("u-ctx", button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    started = in_personal_payment(dialogue, "u-ctx", lang)
     reply = dialogue.say("u-ctx", text)
     assert (reply.kind, reply.topic, reply.step) == ("answer", "personal-payment", started.step)
 
