@@ -187,6 +187,8 @@ class Dialogue:
         decision = decide(candidates, words=self.matcher.words(text, norm))
         if in_flow is not None and in_flow.flow in self.flows:
             decision = in_context(decision, candidates, self._flow_topics(in_flow.flow))
+        elif turn.user.recent_topic in self.kb.topics:  # a follow-up: "and what papers do I bring?"
+            decision = in_context(decision, candidates, {turn.user.recent_topic})
         if decision.outcome == "answer":
             target = decision.topic
             if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own

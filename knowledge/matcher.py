@@ -272,13 +272,13 @@ def in_context(decision: Decision, candidates: list[Candidate], context: set[str
     """The decision for a question asked inside a procedure: a vague question ("what documents do I
     bring?", "which bank?") that fits the procedure's own topics nearly as well as the best topic is
     about the procedure. A clear question about something else, or an exact variant, is left alone."""
-    if not candidates or candidates[0].exact:
-        return decision
+    if not candidates or candidates[0].exact or candidates[0].score < thresholds.answer:
+        return decision  # too weak to be a question at all ("{{config}}", an emoji): context cannot make it one
     top = candidates[0]
     if top.topic in context:
-        if decision.outcome == "answer" or top.score < thresholds.suggest:
+        if decision.outcome == "answer":
             return decision
-        return Decision("answer", top.topic, top.score, (top,))  # a near tie: the procedure settles it
+        return Decision("answer", top.topic, top.score, (top,))  # a near tie: the context settles it
     if top.score >= thresholds.context_vague:
         return decision
     own = next((c for c in candidates if c.topic in context), None)

@@ -242,6 +242,13 @@ def test_a_vague_question_inside_a_procedure_is_answered_about_that_procedure(di
     assert (reply.kind, reply.topic, reply.step) == ("answer", "personal-payment", started.step)
 
 
+def test_a_vague_follow_up_is_about_the_topic_just_answered(dialogue):
+    assert dialogue.say("u-follow", "how do I pay social insurance myself").topic == "personal-payment"
+    assert dialogue.say("u-follow", "what documents do I need to bring?").topic == "personal-payment"
+    assert dialogue.say("u-fresh", "what documents do I need to bring?").topic != "personal-payment"  # no context
+    assert dialogue.say("u-follow", "when is the annual review").topic == "review-months"  # a clear new question
+
+
 def test_a_clear_question_inside_a_procedure_is_answered_on_its_own_terms(dialogue):
     dialogue.say("u-ctx2", "一步一步教我用支付宝年审")
     assert dialogue.say("u-ctx2", "人脸识别一直失败怎么办").topic == "certification-problems"

@@ -525,6 +525,14 @@ def test_in_context_a_clear_question_about_something_else_is_left_alone():
     assert in_context(decide(exact, T), exact, {"pay"}, T).topic == "materials"
 
 
+def test_in_context_cannot_make_a_question_of_what_scores_too_little():
+    from knowledge.matcher import in_context
+
+    junk = [c("pay", 0.31)]  # a template string or an emoji that happens to touch the topic
+    assert decide(junk, T).outcome != "answer"
+    assert in_context(decide(junk, T), junk, {"pay"}, T) == decide(junk, T)
+
+
 def test_in_context_a_near_tie_is_settled_by_the_procedure():
     from knowledge.matcher import in_context
 
