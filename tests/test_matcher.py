@@ -268,6 +268,15 @@ def test_swapped_letters_are_corrected(matcher, typo, word):
 
 
 @pytest.mark.parametrize("lang, question", [
+    ("en", "i work for myself with no boss, am i allowed to register for social insurance"),
+    ("es", "soy freelance, ¿me puedo inscribir en el seguro social o es solo para asalariados?"),
+    ("zh", "我是个体户，能不能自己参保"),
+])
+def test_asking_whether_one_may_register_is_the_law_on_registration(matcher, lang, question):
+    assert decide(matcher.score(question, lang)).topic == "art58-registration"
+
+
+@pytest.mark.parametrize("lang, question", [
     ("en", "i dont want to use alipay, can i do the annual review in the bureau's own app"),
     ("es", "no quiero usar alipay, ¿se puede hacer la revisión anual en la aplicación?"),
     ("zh", "不想用支付宝，能在社保局的软件上年审吗"),
