@@ -12,7 +12,7 @@ import pytest
 
 from bot import render
 from bot.dialogue import STALE, Dialogue
-from bot.messages import Reply
+from bot.messages import LANGS, Reply
 from bot.store import Store
 from conversations import events as ev
 from conversations import words
@@ -791,3 +791,12 @@ def test_feedback_and_reminders(dialogue):
 
 def test_fresh_store_fixture_is_empty(fresh_store):
     assert fresh_store.unanswered() == [] and fresh_store.holds("anyone") == 0
+
+
+def test_every_button_under_every_answer_fits_in_telegrams_64_bytes(built_dialogue):
+    """Button ids come from content (topic ids, 'walk:' + topic); Telegram refuses callback data over 64 bytes."""
+    for tid in KB.topics:
+        for lang in LANGS:
+            _, buttons = built_dialogue._answer_view(tid, lang)
+            for b in buttons:
+                assert 1 <= len(b.id.encode("utf-8")) <= 64, (tid, b.id)
