@@ -309,8 +309,9 @@ class Dialogue:
         if parsed is None:
             return self._question(text, turn, norm=norm, in_flow=state)
         event, word_lang = parsed
-        if word_lang:
-            turn.lang = word_lang
+        # A word of one language switches to it ("siguiente"); a word every language uses ("app", "ok",
+        # "Alipay") says nothing about the language, whatever detect() made of it: keep the user's.
+        turn.lang = word_lang or turn.user.lang or turn.lang
         return self._apply(flow, state, event, turn)
 
     def _apply(self, flow, state: machine.State, event, turn: Turn) -> Reply:

@@ -255,6 +255,17 @@ def test_a_clear_question_inside_a_procedure_is_answered_on_its_own_terms(dialog
     assert dialogue.say("u-ctx2", "社保年审是几月份").topic == "review-months"
 
 
+@pytest.mark.parametrize("lang, guide", [
+    ("es", "quiero hacer la revisión anual con el móvil, guíame"),
+    ("zh", "一步一步教我用手机年审"),
+])
+def test_a_word_every_language_uses_does_not_switch_the_language_of_a_procedure(dialogue, lang, guide):
+    assert dialogue.say("u-shared", guide).lang == lang
+    picked = dialogue.say("u-shared", "app")  # "app" is a label alias in every language (and looks English)
+    assert (picked.step, picked.lang) == ("app_download", lang)
+    assert dialogue.say("u-shared", "ok").lang == lang
+
+
 def test_typing_the_number_of_an_offered_topic_picks_it(dialogue):
     offer = dialogue.say("u-num", "annual review")
     assert offer.kind == "suggest" and len(offer.buttons) >= 2
