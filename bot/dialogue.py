@@ -201,8 +201,9 @@ class Dialogue:
             return reply
         self._remember(turn, text)
         offered = [c.topic for c in decision.candidates if c.kind in ANSWERABLE]
+        known = decision.candidates[0].topic if decision.out_of_scope and decision.candidates else None
         if in_flow is not None:  # neither a step word nor a question we answer: curators should see it
-            self.store.record_unanswered(turn.user.id, turn.lang, text, decision.outcome, offered)
+            self.store.record_unanswered(turn.user.id, turn.lang, text, decision.outcome, offered, known)
             if decision.out_of_scope:  # understood, and known to be beyond us: say so, keep their place
                 return self._aside(self._fallback(turn, offered, decision), in_flow, turn)
             return self._miss_in_flow(in_flow, turn)
@@ -212,7 +213,7 @@ class Dialogue:
             buttons = [Button(title, f"pick:{t}") for t, title in zip(offered, titles)]
             return self._reply(turn, render.render("suggest", turn.lang, titles=titles), "suggest",
                                buttons=buttons, fallback=True, confidence=decision.confidence)
-        self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", offered)
+        self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", offered, known)
         turn.user.misses += 1
         if turn.user.misses >= 2:
             return self._escalate(turn)

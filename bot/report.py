@@ -8,7 +8,9 @@ answer them):
    first, most frequent, wording);
 3. the topics with the most 👎, and with the most 👍;
 4. "did you mean" questions and the topic the user then picked: a question variant to add to that
-   topic's YAML.
+   topic's YAML;
+5. the known gaps: questions that fell into an `uncovered` topic (social insurance the documents do
+   not answer), by gap, with their most frequent wordings: where a new source would help most.
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ def report(store, since_days: int | None = None, lang: str | None = None) -> str
     scope = "all time" if since_days is None else f"the last {since_days} day{'s' if since_days != 1 else ''}"
     title = f"socialbot report: {scope}, {f'language {lang}' if lang else 'all languages'}"
     parts = [title + "\n" + "=" * width(title), counts_table(questions, votes), unanswered_section(questions),
-             feedback_section(votes), variants_section(questions)]
+             feedback_section(votes), variants_section(questions), gaps_section(questions)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -160,6 +162,28 @@ def variants_section(questions: list[dict]) -> str:
                      f"(add under questions: {lang} in {TOPIC_FILE.format(topic)})")
     if len(ranked) > TOP_VARIANTS:
         lines.append(f"  … and {len(ranked) - TOP_VARIANTS} more")
+    return "\n".join(lines)
+
+
+# -- 5. known gaps -----------------------------------------------------------------------------------
+def gaps_section(questions: list[dict], uncovered: set[str] | None = None) -> str:
+    """Questions the bot knew it could not answer from its documents, by gap (uncovered topic)."""
+    if uncovered is None:
+        from knowledge.kb import load
+
+        uncovered = {t.id for t in load(check=False).topics.values() if t.kind == "uncovered"}
+    title = "Asked, but not in the documents (uncovered topics): where a new source would help"
+    by_gap: dict[str, list[dict]] = defaultdict(list)
+    for row in questions:
+        if row.get("known") in uncovered:
+            by_gap[row["known"]].append(row)
+    if not by_gap:
+        return f"{title}\n  (none)"
+    lines = [title]
+    for gap, rows in sorted(by_gap.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        lines.append(f"  {len(rows):>4}  {gap}  {TOPIC_FILE.format(gap)}")
+        for g in group_questions(rows)[:3]:
+            lines.append(f"        {g.count:>3} × [{g.lang}] {shorten(g.text, 70)}")
     return "\n".join(lines)
 
 

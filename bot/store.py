@@ -91,6 +91,13 @@ def m003_remask(db: sqlite_utils.Database) -> None:
                 db.execute("update users set recent = ? where id = ?", [json.dumps(new, ensure_ascii=False), user_id])
 
 
+@migrations()
+def m004_known_gap(db: sqlite_utils.Database) -> None:
+    """Which known gap an unanswered question fell into (an uncovered or out-of-scope topic), so the
+    report can tell curators what people ask that the documents do not answer."""
+    db["unanswered"].add_column("known", str)
+
+
 # -- values --------------------------------------------------------------------------------------
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -241,11 +248,13 @@ class Store:
             )
 
     # -- what curators read ----------------------------------------------------------------
-    def record_unanswered(self, user_id: str, lang: str, text: str, kind: str, candidates: list[str]) -> int:
-        """A fallback or a "did you mean" (kind), with the topics that were offered."""
+    def record_unanswered(self, user_id: str, lang: str, text: str, kind: str, candidates: list[str],
+                          known: str | None = None) -> int:
+        """A fallback or a "did you mean" (kind), with the topics that were offered, and the known gap
+        (an uncovered or out-of-scope topic) it fell into, if any."""
         return self._write1(
-            "insert into unanswered (user, lang, text, kind, candidates, ts) values (?, ?, ?, ?, ?, ?)",
-            (user_id, lang, mask(text)[:MAX_TEXT], kind, json.dumps(list(candidates)), _iso()),
+            "insert into unanswered (user, lang, text, kind, candidates, ts, known) values (?, ?, ?, ?, ?, ?, ?)",
+            (user_id, lang, mask(text)[:MAX_TEXT], kind, json.dumps(list(candidates)), _iso(), known),
         ).lastrowid
 
     def record_choice(self, user_id: str, topic: str) -> None:

@@ -121,6 +121,7 @@ def test_from_the_first_schema_rows_are_kept_and_new_migrations_applied(tmp_path
     texts = {r["user"]: r for r in store.unanswered()}
     assert texts["u1"]["text"] == "¿puedo pagar con bizum?"
     assert (texts["u2"]["kind"], texts["u2"]["chosen"]) == ("suggest", "b")
+    assert texts["u1"]["known"] is None  # m004's column, empty for what was stored before it
     assert [(r["user"], r["vote"]) for r in store.feedback()] == [("u1", -1)]
     assert [(r["user"], r["due"]) for r in store.reminders()] == [("u2", "2024-09-01T01:00:00+00:00")]
     # the new masker's catch is applied to what older versions stored

@@ -215,4 +215,25 @@ def test_report_window(tmp_path):
 def test_empty_store():
     text = report(Store(memory=True))
     assert counts_row(text, "total") == [0, 0, 0, 0, 0]
-    assert text.count("(none)") == 4
+    assert text.count("(none)") == 5
+
+
+def test_known_gaps_are_grouped_by_uncovered_topic(built):
+    core = copy.copy(built)
+    core.store = Store(memory=True)
+    asked = {"uncovered-amounts": ["how much pension will I get every month", "what is the retirement age",
+                                   "¿cuánto voy a cobrar de pensión?"],
+             "uncovered-services": ["社保转移到外地怎么办"]}
+    for n, (gap, texts) in enumerate(asked.items()):
+        for k, text in enumerate(texts):
+            reply = core.say(f"gap{n}{k}", text)
+            assert reply.kind == "fallback"
+    core.say("weather", "will it rain tomorrow in beijing")  # out of scope: not a gap in the documents
+    rows = core.store.unanswered()
+    assert {r["known"] for r in rows} == {"uncovered-amounts", "uncovered-services", "unrelated-errands"}
+    gaps = section(report(core.store), "Asked, but not in the documents")
+    assert "  3  uncovered-amounts  knowledge/topics/uncovered-amounts.yaml" in gaps
+    assert "  1  uncovered-services" in gaps
+    assert gaps.index("uncovered-amounts") < gaps.index("uncovered-services")  # the biggest gap first
+    assert "retirement age" in gaps and "社保转移到外地怎么办" in gaps and "rain" not in gaps
+    core.store.close()
