@@ -267,6 +267,11 @@ def test_swapped_letters_are_corrected(matcher, typo, word):
     assert matcher.query_tokens(normalize(typo)) == tokens(normalize(word))
 
 
+def test_what_inspectors_look_at_is_what_the_review_checks(matcher):
+    question = "the inspectors come next week, what do they look at during the annual review, the payroll?"
+    assert decide(matcher.score(question, "en")).topic == "review-checks"
+
+
 @pytest.mark.parametrize("lang, question", [
     ("en", "i work for myself with no boss, am i allowed to register for social insurance"),
     ("es", "soy freelance, ¿me puedo inscribir en el seguro social o es solo para asalariados?"),
