@@ -308,12 +308,33 @@ class Dialogue:
             turn.user.misses = 0  # "Alipay" again, when Alipay was already taken: they are where they asked to be
             return self._show_step(flow, state, turn)
         if parsed is None:
+            option = self._option_meant(flow, state, text, norm, turn.lang)
+            if option:  # "con la foto del documento", "Alipay please": an option in other words
+                return self._apply(flow, state, ev.Choose(option), turn)
             return self._question(text, turn, norm=norm, in_flow=state)
         event, word_lang = parsed
         # A word of one language switches to it ("siguiente"); a word every language uses ("app", "ok",
         # "Alipay") says nothing about the language, whatever detect() made of it: keep the user's.
         turn.lang = word_lang or turn.user.lang or turn.lang
         return self._apply(flow, state, event, turn)
+
+    def _option_meant(self, flow, state: machine.State, text: str, norm: str, lang: str) -> str | None:
+        """The option of the current step a message means without typing its label: it names one
+        ("Alipay, please"), or it is about the topic of one way ("con foto del documento de
+        identidad" is online certification, the 'online' way)."""
+        step = flow.steps.get(state.step)
+        if step is None or not step.choices:
+            return None
+        named = words.named_option(flow, norm, state.step)
+        if named:
+            return named
+        candidates = self.matcher.score(text, lang, norm)
+        decision = in_context(decide(candidates, words=self.matcher.words(text, norm)), candidates,
+                              self._flow_topics(flow.id))
+        topic = self.kb.topics.get(decision.topic or "")
+        if decision.outcome == "answer" and topic and topic.flow == flow.id and step.choice(topic.flow_choice or ""):
+            return topic.flow_choice
+        return None
 
     def _apply(self, flow, state: machine.State, event, turn: Turn) -> Reply:
         if isinstance(event, ev.Start):

@@ -113,13 +113,14 @@ def parse(text: str, flow: Flow | None = None, state: State | None = None) -> tu
     return SIMPLE[word], _one(langs)
 
 
-def named_option(flow: Flow, norm: str) -> str | None:
-    """The option of the flow's first step that a longer message names ("guide me through it with
-    Alipay", "用社保局app年审"), by its label or an alias as whole words; None when it names none or
-    several. `norm` is the message normalised as the matcher reads it (knowledge.text.normalize)."""
+def named_option(flow: Flow, norm: str, step: str | None = None) -> str | None:
+    """The option of a step (by default the flow's first) that a longer message names ("guide me
+    through it with Alipay", "用社保局app年审"), by its label or an alias as whole words; None when it
+    names none or several. `norm` is the message normalised as the matcher reads it
+    (knowledge.text.normalize)."""
     padded = f" {norm} "
     named = set()
-    for choice in flow.steps[flow.start].choices:
+    for choice in flow.steps[step or flow.start].choices:
         names = [*choice.label.values(), *(alias for words in choice.aliases.values() for alias in words)]
         for name in names:
             folded = normalize(name)

@@ -266,6 +266,24 @@ def test_a_word_every_language_uses_does_not_switch_the_language_of_a_procedure(
     assert dialogue.say("u-shared", "ok").lang == lang
 
 
+@pytest.mark.parametrize("lang, guide, option, step", [
+    ("es", "guíame paso a paso con la revisión anual en el móvil", "Con foto de la tarjeta de identificación",
+     "online_install"),
+    ("en", "walk me through the annual review on my phone", "alipay please", "alipay_more"),
+    ("zh", "一步一步教我手机年审", "我想用社保局的那个app", "app_download"),
+])
+def test_an_option_put_in_other_words_is_taken(dialogue, lang, guide, option, step):
+    assert dialogue.say("u-opt", guide).step == "route"
+    reply = dialogue.say("u-opt", option)
+    assert (reply.kind, reply.step, reply.lang) == ("step", step, lang)
+
+
+def test_a_real_question_at_a_step_with_options_is_still_answered(dialogue):
+    dialogue.say("u-opt2", "walk me through the annual review on my phone")
+    reply = dialogue.say("u-opt2", "what is the green channel?")
+    assert (reply.kind, reply.topic, reply.step) == ("answer", "green-channel", "route")
+
+
 def test_typing_the_number_of_an_offered_topic_picks_it(dialogue):
     offer = dialogue.say("u-num", "annual review")
     assert offer.kind == "suggest" and len(offer.buttons) >= 2
