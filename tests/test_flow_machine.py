@@ -130,7 +130,7 @@ def test_first_steps_say_what_they_are_about():
     assert "三十日" in reg["zh"] and "登记" in reg["zh"]
     client = first["client_declaration"]
     assert all(w in client["en"] for w in ("download", "install", "register"))
-    assert all(w in client["es"] for w in ("descargue", "instale", "regístrese"))
+    assert all(w in client["es"] for w in ("descargue", "instale", "registro"))
     assert all(w in client["zh"] for w in ("下载", "安装", "注册"))
     pay = first["personal_payment"]
     assert "personal payment window" in pay["en"] and "Declaration Form" in pay["en"]
