@@ -47,3 +47,13 @@ def test_the_judge_counts_a_started_procedure_as_right_and_an_answered_null_as_w
     assert heldout.judge({"topic": None}, {"kind": "fallback", "fallback": True}, flows) == "right"
     assert heldout.judge({"topic": "card-uses"}, {"kind": "suggest", "fallback": True}, flows) == "suggest"
     assert heldout.judge({"topic": "card-uses"}, {"kind": "fallback", "fallback": True}, flows) == "refused"
+
+
+def test_the_heldout_dialogues_are_in_score_py_s_format():
+    path = HELDOUT[0].parent / "dialogues" / "procedures.jsonl"
+    dialogues = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert {d["lang"] for d in dialogues} == set(LANGS)
+    for d in dialogues:
+        assert d["id"] and d["turns"]
+        for turn in d["turns"]:
+            assert turn["text"].strip() and turn["expect"] and all(isinstance(g, list) and g for g in turn["expect"])
