@@ -97,8 +97,9 @@ class Matcher:
                     self._learn_words(norm)
                 for kw in topic.keywords[lang]:
                     norm = normalize(kw)
-                    topic_tokens[topic.id].update(tokens(norm))
-                    for tok in tokens(norm):
+                    toks = tokens(norm)
+                    topic_tokens[topic.id].update(toks)
+                    for tok in toks:
                         strength[(topic.id, tok)] += 1.0  # a curator named it: it belongs
                     self._learn_words(norm)
         n = len(entries)
