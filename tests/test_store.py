@@ -391,3 +391,11 @@ def test_backup_of_a_memory_store(mem, tmp_path):
     copy = Store(tmp_path / "copy.db")
     assert copy.user("u").lang == "es"
     copy.close()
+
+
+def test_no_sqlite_utils_plugin_runs_on_our_database():
+    """Whatever else is installed must not run code on citizens' data (nor slow every start down)."""
+    code = ("from bot.store import Store; Store(memory=True); import sqlite_utils.plugins as p; "
+            "print(p._plugins_loaded)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout.strip() == "False", done.stderr
