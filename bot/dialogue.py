@@ -228,7 +228,7 @@ class Dialogue:
                 offered = []
         closest = [t for t in offered if not t.startswith("flow:")][:3]
         titles = [self._title(t, turn.lang) for t in closest]
-        text = render.render("fallback", turn.lang, out_of_scope=out_of_scope, closest=titles)
+        text = _fallback_text(turn.lang, out_of_scope, tuple(titles))
         buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)]
         return self._reply(turn, text, "fallback", buttons=buttons, fallback=True, confidence=decision.confidence)
 
@@ -542,6 +542,11 @@ class Dialogue:
         if flow is None and turn.user.flow_state and kind != "step":
             flow, step = turn.user.flow_state.get("flow"), turn.user.flow_state.get("step")
         return Reply(turn.user.id, text, turn.lang, kind, list(buttons or []), topic, flow, step, fallback, confidence)
+
+
+@lru_cache(maxsize=1024)  # drawn from content only: the same few fallbacks recur
+def _fallback_text(lang: str, out_of_scope: str, closest: tuple[str, ...]) -> str:
+    return render.render("fallback", lang, out_of_scope=out_of_scope, closest=list(closest))
 
 
 def _flow_topic(flow) -> Topic:

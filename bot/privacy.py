@@ -63,6 +63,8 @@ from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
+from knowledge.text import short_memo
+
 __all__ = ["Found", "find", "mask", "contains_personal", "id_checksum_ok", "luhn_ok", "MaskPersonal"]
 
 KINDS = ("id", "phone", "card", "email", "number")
@@ -247,6 +249,7 @@ def find(text: str) -> list[Found]:
     return [f for f, _ in _scan(text)]
 
 
+@short_memo()  # pure: the same short question is masked once (the day only tells an ID from a number)
 def mask(text: str) -> str:
     """``text`` with every personal number replaced by its tag (see the module doc)."""
     found = _scan(text)
@@ -262,6 +265,7 @@ def mask(text: str) -> str:
     return "".join(out)
 
 
+@short_memo()
 def contains_personal(text: str) -> bool:
     """True if the user typed an ID, phone, card number, e-mail address or a 20+ digit number."""
     return bool(_scan(text))

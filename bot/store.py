@@ -21,6 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -107,7 +108,17 @@ def _iso(moment: datetime | None = None) -> str:
     """A moment as stored: UTC, to the second, ISO 8601, so stored times compare as strings."""
     moment = moment or now()
     moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return _iso_second(moment.replace(microsecond=0))
+
+
+@lru_cache(maxsize=8)  # every message stamps its user's row: within one second, one string
+def _iso_second(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=1024)  # the same few sets of buttons (an answer's, a step's) are saved again and again
+def _json_pairs(pairs: tuple[tuple[str, str], ...]) -> str:
+    return _json(dict(pairs))
 
 
 def _loads(raw: str | None, default):
@@ -231,7 +242,7 @@ class Store:
                chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
             (user.id, user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
              user.misses, _json([mask(q) for q in user.recent[-RECENT:]]), user.recent_topic,
-             _json(user.buttons) if user.buttons else None, user.chat, stamp, stamp),
+             _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat, stamp, stamp),
         )
         user.seen = stamp
 

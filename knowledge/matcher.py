@@ -312,9 +312,11 @@ def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, wor
         return Decision("fallback", None, top.score, shown, out_of_scope=True)
     if top.exact:  # a curator wrote this very question for this topic
         return Decision("answer", top.topic, top.score, shown)
-    offer = tuple(
-        c for c in candidates if c.kind in ANSWERABLE and c.score >= top.score * thresholds.suggest_ratio
-    )[: thresholds.max_suggestions]
+    def offer() -> tuple[Candidate, ...]:  # only worked out when it is offered
+        return tuple(
+            c for c in candidates if c.kind in ANSWERABLE and c.score >= top.score * thresholds.suggest_ratio
+        )[: thresholds.max_suggestions]
+
     if top.score >= thresholds.answer:
         runner_up = candidates[1] if len(candidates) > 1 else None
         too_close = (
@@ -324,7 +326,7 @@ def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, wor
         )
         if not too_close:
             return Decision("answer", top.topic, top.score, shown)
-        return Decision("suggest", None, top.score, offer)
+        return Decision("suggest", None, top.score, offer())
     if top.kind in ANSWERABLE:
-        return Decision("suggest", None, top.score, offer)
+        return Decision("suggest", None, top.score, offer())
     return Decision("fallback", None, top.score, shown)

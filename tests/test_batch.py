@@ -255,3 +255,22 @@ def test_error_reply_has_the_protocol_shape_and_the_problem():
     reply = error_reply({"error": "missing field 'text'", "user": "u"})
     assert FIELDS <= set(reply)
     assert reply["error"] == "missing field 'text'" and reply["user"] == "u" and reply["kind"] == "error"
+
+
+def test_a_reply_line_is_exactly_what_json_dumps_would_write(built_dialogue):
+    """The text of an answer is encoded once and spliced in: the line must not differ by a byte."""
+    import copy
+
+    from bot.channels.batch import reply_line
+    from bot.messages import Message
+    from bot.store import Store
+
+    core = copy.copy(built_dialogue)
+    core.store = Store(memory=True)
+    for text in ("when is the annual review", "¿cómo pago el seguro social por mi cuenta?", "社保卡有什么用",
+                 "say \"hi\" \\ \t 🙂", "", "\ud800 lone surrogate", "guide me through the annual review"):
+        out = core.handle(Message(user="u-line", text=text)).to_json()
+        assert reply_line(out) == json.dumps(out, ensure_ascii=False) + "\n"
+        assert reply_line(out) == reply_line(dict(out))  # the second time, from the cache
+    for odd in ({"error": "invalid JSON"}, {"user": None, "text": "Sorry", "error": "x"}, {"user": "u", "text": "t"}):
+        assert reply_line(odd) == json.dumps(odd, ensure_ascii=False) + "\n"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import IO
 
 from bot.messages import Message
@@ -37,6 +38,24 @@ def error_reply(problem: dict) -> dict:
             "confidence": 0.0, **problem}
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@lru_cache(maxsize=2048)  # an answer's text is the same string object every time it is given: encoded once
+def _text_json(text: str) -> str:
+    return _dumps(text)
+
+
+def reply_line(out: dict) -> str:
+    """One reply object as a JSON line; its text (the long part, and mostly a cached answer) is encoded
+    once per distinct text. The same JSON as json.dumps(out, ensure_ascii=False), fields in order."""
+    if not isinstance(out.get("text"), str) or "user" not in out:
+        return _dumps(out) + "\n"
+    rest = {k: v for k, v in out.items() if k not in ("user", "text")}
+    return (f'{{"user": {_dumps(out["user"])}, "text": {_text_json(out["text"])}'
+            + (", " + _dumps(rest)[1:] if rest else "}") + "\n")
+
+
 def run(dialogue, stdin: IO[str], stdout: IO[str]) -> int:
     count = 0
     for line in stdin:
@@ -50,7 +69,7 @@ def run(dialogue, stdin: IO[str], stdout: IO[str]) -> int:
                    "kind": "error"}
         else:
             out = error_reply(problem)
-        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.write(reply_line(out))
         stdout.flush()
         count += 1
     return count
