@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import zlib
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from datetime import datetime, timedelta
 
 from bot import intents, render
@@ -60,6 +62,12 @@ def step_tag(step: str) -> str:
 def label_key(label: str) -> str:
     """A button label as typed text is compared (labels come from content: a small, fixed set)."""
     return normalize(label) or label.strip()  # "👍" normalises to "": keep the label itself
+
+
+@lru_cache(maxsize=2048)  # the buttons of an answer or a step recur: their typed forms are worked out once
+def _typed_labels(buttons: tuple[Button, ...]) -> Mapping[str, str]:
+    """Typed label -> button id, what a user may type instead of pressing (read-only: it is shared)."""
+    return MappingProxyType({label_key(b.label): b.id for b in buttons})
 
 
 def hint_language(code: str | None) -> str | None:
@@ -135,7 +143,7 @@ class Dialogue:
             reply.kind = "command"
             return reply
         user.lang = reply.lang
-        user.buttons = {label_key(b.label): b.id for b in reply.buttons}
+        user.buttons = _typed_labels(tuple(reply.buttons))
         self.store.save_user(user, at=self.clock())
         return reply
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -107,18 +108,24 @@ def now() -> datetime:
 def _iso(moment: datetime | None = None) -> str:
     """A moment as stored: UTC, to the second, ISO 8601, so stored times compare as strings."""
     moment = moment or now()
-    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-    return _iso_second(moment.replace(microsecond=0))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return _iso_second(math.floor(moment.timestamp()))
 
 
 @lru_cache(maxsize=8)  # every message stamps its user's row: within one second, one string
-def _iso_second(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
+def _iso_second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
 
 
 @lru_cache(maxsize=1024)  # the same few sets of buttons (an answer's, a step's) are saved again and again
 def _json_pairs(pairs: tuple[tuple[str, str], ...]) -> str:
     return _json(dict(pairs))
+
+
+@lru_cache(maxsize=4096)  # a user's last questions, masked (again: a safety net) and encoded
+def _recent_json(recent: tuple[str, ...]) -> str:
+    return _json([mask(q) for q in recent])
 
 
 def _loads(raw: str | None, default):
@@ -241,7 +248,7 @@ class Store:
                recent_topic = excluded.recent_topic, buttons = excluded.buttons,
                chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
             (user.id, user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
-             user.misses, _json([mask(q) for q in user.recent[-RECENT:]]), user.recent_topic,
+             user.misses, _recent_json(tuple(user.recent[-RECENT:])), user.recent_topic,
              _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat, stamp, stamp),
         )
         user.seen = stamp

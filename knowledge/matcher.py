@@ -61,8 +61,7 @@ class Candidate(NamedTuple):  # a tuple: a ranking builds a dozen of them per qu
     exact: bool = False  # the question is worded exactly as one of this topic's variants
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):  # a tuple, like Candidate: one is made for every message
     outcome: str  # answer | suggest | fallback
     topic: str | None
     confidence: float
