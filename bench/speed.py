@@ -23,6 +23,7 @@ Every figure comes from `socialbot batch` run in a subprocess and spoken to over
                    before it exits (resource.getrusage(RUSAGE_CHILDREN) where /proc is missing).
 
     .venv/bin/python bench/speed.py --profile 20000       # where the time goes, instead of the figures
+    .venv/bin/python bench/speed.py --instructions 2000   # CPU instructions (callgrind): steady when seconds are not
 
 --profile N runs the batch loop in this process (bot.channels.batch.run over io.StringIO, the same N
 requests, after one warm-up message) under cProfile, and prints the top functions by cumulative and by
@@ -205,6 +206,37 @@ def profile(items: list[dict], n: int, top: int, out: Path | None) -> None:
         prof.dump_stats(str(out))
 
 
+def instructions(cmd: list[str], items: list[dict], n: int) -> int:
+    """Instructions (callgrind's Ir) of `cmd` answering one request, and N: the difference is per message."""
+    import re
+    import tempfile
+
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed (Debian: apt-get install valgrind)")
+        return 1
+    texts = [i["text"] for i in items] or ["hello"]
+
+    def count(k: int) -> int:
+        payload = "".join(json.dumps({"user": f"t-{j}", "text": texts[j % len(texts)]}, ensure_ascii=False) + "\n"
+                          for j in range(k))
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out", *cmd],
+                                  input=payload, capture_output=True, text=True, encoding="utf-8")
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if not found:
+            raise SystemExit(f"callgrind printed no count:\n{done.stderr[-2000:]}")
+        return int(found.group(1))
+
+    one, many = count(1), count(n)
+    per = (many - one) / max(n - 1, 1)
+    print(f"`{' '.join(cmd)}` under callgrind, {n:,} requests cycling {len(texts)} questions\n")
+    print("| figure | instructions |\n|---|---|")
+    print(f"| start-up and the first reply | {one / 1e9:.2f} G |")
+    print(f"| per message after that | {per / 1e3:,.0f} k |")
+    print(f"| 20,000 requests, as score.py's run (estimate) | {(one + 20000 * per) / 1e9:.2f} G |")
+    return 0
+
+
 def row(name: str, value: str, target: str = "", ok: bool | None = None) -> str:
     mark = "" if ok is None else ("yes" if ok else "**no**")
     return f"| {name} | {value} | {target} | {mark} |"
@@ -222,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="profile the batch loop in process over N requests instead of measuring")
     ap.add_argument("--profile-top", type=int, default=15, help="functions listed per ordering (default: %(default)s)")
     ap.add_argument("--profile-out", type=Path, default=None, help="also write the cProfile stats to this file")
+    ap.add_argument("--instructions", type=int, default=0, metavar="N",
+                    help="count CPU instructions with valgrind's callgrind instead of timing: start-up, and per "
+                         "message over N requests (repeatable on a busy machine, unlike seconds)")
     args = ap.parse_args(argv)
 
     cmd = shlex.split(args.cmd) if args.cmd else default_cmd()
@@ -231,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(items, args.profile, args.profile_top, args.profile_out)
         return 0
+    if args.instructions:
+        return instructions(cmd, items, args.instructions)
 
     start = first_reply(cmd, args.starts, items)
     lat = latency(cmd, items, args.rounds)
