@@ -267,6 +267,15 @@ def test_swapped_letters_are_corrected(matcher, typo, word):
     assert matcher.query_tokens(normalize(typo)) == tokens(normalize(word))
 
 
+@pytest.mark.parametrize("lang, question", [
+    ("en", "how often is the annual review"),
+    ("es", "¿cada cuánto hay que hacer la revisión anual?"),
+    ("zh", "多久要年审一次"),
+])
+def test_how_often_is_when_the_review_happens(matcher, lang, question):
+    assert decide(matcher.score(question, lang)).topic == "review-months"  # not art58's "how long"
+
+
 def test_what_inspectors_look_at_is_what_the_review_checks(matcher):
     question = "the inspectors come next week, what do they look at during the annual review, the payroll?"
     assert decide(matcher.score(question, "en")).topic == "review-checks"
