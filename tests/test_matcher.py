@@ -276,6 +276,16 @@ def test_how_often_is_when_the_review_happens(matcher, lang, question):
     assert decide(matcher.score(question, lang)).topic == "review-months"  # not art58's "how long"
 
 
+@pytest.mark.parametrize("lang, question", [
+    ("en", "my boss hasnt paid my social insurance for 3 months"),
+    ("es", "mi empresa no me paga el seguro social desde hace meses"),
+    ("zh", "单位不给交社保怎么办"),
+    ("zh", "公司扣了我的社保钱但是没交"),
+])
+def test_an_employer_that_does_not_pay_is_article_60(matcher, lang, question):
+    assert decide(matcher.score(question, lang)).topic == "art60-employer-duties"
+
+
 def test_what_inspectors_look_at_is_what_the_review_checks(matcher):
     question = "the inspectors come next week, what do they look at during the annual review, the payroll?"
     assert decide(matcher.score(question, "en")).topic == "review-checks"
