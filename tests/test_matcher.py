@@ -286,6 +286,14 @@ def test_an_employer_that_does_not_pay_is_article_60(matcher, lang, question):
     assert decide(matcher.score(question, lang)).topic == "art60-employer-duties"
 
 
+@pytest.mark.parametrize("lang, question", [
+    ("zh", "年审必须本人去社保局吗"),
+    ("en", "do i have to go to the office in person for the annual review"),
+])
+def test_going_in_person_for_the_review_is_about_doing_it_on_the_phone(matcher, lang, question):
+    assert decide(matcher.score(question, lang)).topic == "annual-review-alipay"  # not the labor card's 本人
+
+
 def test_what_inspectors_look_at_is_what_the_review_checks(matcher):
     question = "the inspectors come next week, what do they look at during the annual review, the payroll?"
     assert decide(matcher.score(question, "en")).topic == "review-checks"
