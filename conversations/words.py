@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from conversations.events import SIMPLE, Choose, Event, Tick, event_name
 from conversations.machine import State
 from conversations.model import LANGS, Flow, Step
-from conversations.normal import has_cjk, key
-from knowledge.text import normalize
+from conversations.normal import key
+from knowledge.text import has_phrase, normalize, phrase_needle
 
 # Button labels, one per language.
 LABELS: dict[str, dict[str, str]] = {
@@ -118,13 +118,12 @@ def named_option(flow: Flow, norm: str, step: str | None = None) -> str | None:
     through it with Alipay", "用社保局app年审"), by its label or an alias as whole words; None when it
     names none or several. `norm` is the message normalised as the matcher reads it
     (knowledge.text.normalize)."""
-    padded = f" {norm} "
     named = set()
     for choice in flow.steps[step or flow.start].choices:
         names = [*choice.label.values(), *(alias for words in choice.aliases.values() for alias in words)]
         for name in names:
             folded = normalize(name)
-            if folded and (folded in norm if has_cjk(folded) else f" {folded} " in padded):
+            if folded and has_phrase(norm, phrase_needle(folded)):
                 named.add(choice.id)
     return named.pop() if len(named) == 1 else None
 

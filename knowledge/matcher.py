@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge.kb import LANGS, KnowledgeBase, Topic
-from knowledge.text import CJK, SHORT, STOPWORDS, has_cjk, latin_words, normalize, stem, tokens
+from knowledge.text import CJK, SHORT, STOPWORDS, latin_words, normalize, phrase_needle, stem, tokens
 
 
 @dataclass(frozen=True)
@@ -163,10 +163,10 @@ class Matcher:
                         owners[norm].add(topic.id)
         index: dict[str, list[tuple[str, bool, tuple[tuple[str, float], ...]]]] = defaultdict(list)
         for norm, tids in owners.items():
-            cjk = has_cjk(norm)
+            needle, cjk = phrase_needle(norm)
             anchor = norm[0] if cjk else norm.split()[0]
             owned = tuple((tid, 1.0 / len(tids)) for tid in sorted(tids))
-            index[anchor].append((norm if cjk else f" {norm} ", cjk, owned))
+            index[anchor].append((needle, cjk, owned))
         return dict(index)
 
     @lru_cache(maxsize=4096)
@@ -290,7 +290,7 @@ def in_context(decision: Decision, candidates: list[Candidate], context: set[str
 def _phrases(per_lang: dict[str, tuple[str, ...]]) -> tuple[tuple[str, bool], ...]:
     """Phrases as they are looked for: a Chinese one as it is, a Latin one as whole words (padded)."""
     found = (normalize(p) for phrases in per_lang.values() for p in phrases)
-    return tuple((p, True) if has_cjk(p) else (f" {p} ", False) for p in found if p)
+    return tuple(phrase_needle(p) for p in found if p)
 
 
 def _back_in_scope(unless, still_if, norm: str, padded: str) -> bool:

@@ -114,6 +114,18 @@ def has_cjk(text: str) -> bool:
     return CJK.search(text) is not None
 
 
+def phrase_needle(phrase: str) -> tuple[str, bool]:
+    """How a normalised phrase is looked for in normalised text: a Chinese one as it is, a Latin one as
+    whole words (padded with spaces, to be looked for in the text padded the same way); and which."""
+    return (phrase, True) if has_cjk(phrase) else (f" {phrase} ", False)
+
+
+def has_phrase(norm: str, needle: tuple[str, bool]) -> bool:
+    """Whether normalised text holds a phrase_needle()."""
+    text, cjk = needle
+    return text in norm if cjk else text in f" {norm} "
+
+
 def fold(text: str) -> str:
     """Case, width, accents and Traditional Chinese folded away; punctuation kept."""
     text = unicodedata.normalize("NFKC", text).casefold()

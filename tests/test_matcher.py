@@ -628,3 +628,4 @@ def test_words_counts_content_words_and_chinese_bigrams(matcher):
     assert matcher.words("annual review") == 2
     assert matcher.words("年审") == 1
     assert matcher.words("when is the social security annual review every year") >= 5
+
