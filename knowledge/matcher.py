@@ -215,7 +215,9 @@ class Matcher:
         return list(self._ranked(norm, lang) if len(norm) <= SHORT else self._rank(norm, lang))
 
     def _rank(self, norm: str, lang: str | None) -> tuple[Candidate, ...]:
-        qtoks = frozenset(self.query_tokens(norm))
+        # Sorted, not a set: float sums in a set's order (which changes with the hash seed) can tip a tie
+        # at the pool's cut, and then two processes would rank the same question differently.
+        qtoks = sorted(set(self.query_tokens(norm)))
         if all(t.isdigit() for t in qtoks):  # nothing, or bare numbers ("9", "{{ 7*7 }}"): no question to match
             return ()
         idf, unknown = self.idf, self.unknown_idf

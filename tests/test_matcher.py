@@ -629,3 +629,16 @@ def test_words_counts_content_words_and_chinese_bigrams(matcher):
     assert matcher.words("年审") == 1
     assert matcher.words("when is the social security annual review every year") >= 5
 
+
+def test_rankings_are_the_same_in_every_process():
+    """Pure across processes too: Python's hash seed changes set order, and it must not change a ranking."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json; from knowledge.kb import load; from knowledge.matcher import Matcher; kb = load(); "
+            "m = Matcher(kb); qs = [q for t in kb.topics.values() for l in ('en', 'es', 'zh') for q in t.questions[l]]; "
+            "print(json.dumps([[(c.topic, c.score) for c in m.score(q, 'en')] for q in qs]))")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")]
+    assert runs[0] and runs[0] == runs[1] == runs[2]
