@@ -12,6 +12,7 @@ COMMANDS = {
     "ask": "ask one question and print the answer",
     "batch": "JSON Lines in, one JSON reply line out per request (the protocol every check uses)",
     "telegram": "run the Telegram bot (the default when TELEGRAM_BOT_TOKEN is set)",
+    "web": "the web chat a bureau puts on its site (tornado; works without JavaScript)",
     "kb": "knowledge base tools: `kb check` validates topics and procedures",
     "flows": "procedure tools: `flows list`, `flows diagram NAME` (Mermaid)",
     "report": "what users asked that the bot could not answer, and their feedback",
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                             help="processes sharing the users, for bulk runs (default 1: the fastest "
                                  "first reply and per-message latency; ignored with --db)")
     p["telegram"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    p["web"].add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p["web"].add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p["web"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
     kb = p["kb"].add_subparsers(dest="action", metavar="ACTION", required=True)
     kb.add_parser("check", help="validate every topic and procedure; exit 1 on any problem")
     flows = p["flows"].add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -102,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.channels.telegram import run_from_env
 
         return run_from_env(getattr(args, "db", None))
+    if command == "web":
+        from bot.channels import web
+
+        return web.run(_dialogue(_store(args.db)), args.host, args.port)
     if command == "kb":
         from bot.checks import check_all
 

@@ -12,7 +12,8 @@ A script is a list of turns:
       expect_topic: null
       expect_lang: es
 
-Each script talks as its own user (the file name), so scripts never see each other's state.
+They also run through the web channel (`socialbot web`, forms posted as a browser without
+JavaScript would), read back out of the page. Each script talks as its own user (the file name), so scripts never see each other's state.
 """
 from __future__ import annotations
 
@@ -91,3 +92,24 @@ def test_script_through_the_batch_channel(shared_batch, path):
         reply = shared_batch.ask(request)
         assert reply["user"] == user and "error" not in reply, reply
         check_turn(path, n, turn, reply)
+
+
+@pytest.fixture(scope="module")
+def web_server(built_dialogue):
+    from tests.web_client import WebServer
+
+    server = WebServer(built_dialogue, rate=10_000)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=script_ids())
+def test_script_through_the_web_channel(web_server, path):
+    from tests.web_client import Client
+
+    client = Client(web_server.url)
+    for n, turn in enumerate(load_script(path)):
+        client.headers["Accept-Language"] = turn.get("lang") or ""
+        reply = client.say(turn["say"])
+        assert client.status == 200 and reply.who == "bot", (client.status, reply)
+        check_turn(path, n, turn, reply.to_json())
