@@ -124,7 +124,7 @@ def test_a_flood_gets_429_politely_and_the_server_lives(built_dialogue):
 def test_a_huge_body_is_refused_and_the_server_lives(server, client):
     client.open()
     status, _ = client.request("/", {"_xsrf": client.page.xsrf, "text": "x" * (web.MAX_BODY * 2)})
-    assert status in (400, 413)
+    assert status in (400, 413, None)  # None: refused by closing the connection mid-upload
     assert client.say("When is the annual review?").attrs["data-kind"] == "answer"
 
 

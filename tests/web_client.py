@@ -164,7 +164,15 @@ class Client:
             with self.opener.open(req, timeout=30) as resp:
                 self.status, text = resp.status, resp.read().decode("utf-8")
         except urllib.error.HTTPError as err:
-            self.status, text = err.code, err.read().decode("utf-8")
+            self.status = err.code
+            try:
+                text = err.read().decode("utf-8")
+            except (ConnectionResetError, BrokenPipeError):
+                # A server refusing an oversized body answers, then closes before we finish sending.
+                text = ""
+        except (urllib.error.URLError, ConnectionResetError, BrokenPipeError):
+            # The server cut the connection before any answer arrived: a refusal with no status.
+            self.status, text = None, ""
         return self.status, text
 
     def open(self, path: str = "/") -> PageParser:
