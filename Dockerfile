@@ -9,6 +9,7 @@ COPY knowledge ./knowledge
 COPY conversations ./conversations
 RUN pip install --no-cache-dir . && socialbot kb check
 
-USER socialbot
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001
 VOLUME ["/data"]
 ENTRYPOINT ["socialbot"]

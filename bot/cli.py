@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import uuid
 
 COMMANDS = {
     "chat": "chat in the terminal (the default when TELEGRAM_BOT_TOKEN is unset)",
@@ -19,6 +20,10 @@ COMMANDS = {
     "db": "database tools: `db backup PATH`",
 }
 
+NO_TOKEN_HINT = ("socialbot: TELEGRAM_BOT_TOKEN is not set, so this is the console chat, reading standard input "
+                 "(no terminal here).\n  Telegram: set the token, e.g. docker run -e TELEGRAM_BOT_TOKEN=123456:ABC... "
+                 "-v socialbot-data:/data socialbot\n  Console:  docker run -it socialbot")
+
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="socialbot", description="A trilingual social security assistant.")
@@ -27,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=text, description=text)
     p = sub.choices
     p["chat"].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    p["chat"].add_argument("--user", help="keep your place across sessions under this name (default: a new user "
+                                          "each session)")
     p["ask"].add_argument("question")
     p["ask"].add_argument("--lang", choices=["en", "es", "zh"], help="the language hint")
     p["ask"].add_argument("--json", action="store_true", help="print the reply as a batch JSON line")
@@ -92,8 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     if command == "chat":
         from bot.channels import console
 
-        console.run(_dialogue(_store(getattr(args, "db", None))), sys.stdin, sys.stdout,
-                    interactive=sys.stdin.isatty())
+        interactive = sys.stdin.isatty()
+        if args.command is None and not interactive:
+            # `docker run` without -it or a token lands here: say how to start the Telegram bot, not exit mute.
+            print(NO_TOKEN_HINT, file=sys.stderr)
+        user = getattr(args, "user", None) or f"console-{uuid.uuid4().hex[:12]}"
+        console.run(_dialogue(_store(getattr(args, "db", None))), sys.stdin, sys.stdout, user=user,
+                    interactive=interactive)
         return 0
     if command == "ask":
         from bot.channels.console import draw

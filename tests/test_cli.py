@@ -143,3 +143,34 @@ def test_an_unknown_subcommand_is_refused():
     with pytest.raises(SystemExit) as exit_:
         main(["nonsense"])
     assert exit_.value.code == 2
+
+
+def _chat_users(tmp_path, monkeypatch, capsys, *extra):
+    import io
+    import sqlite_utils
+
+    db = tmp_path / "chat.db"
+    for _ in range(2):
+        monkeypatch.setattr("sys.stdin", io.StringIO("When is the annual review?\n"))
+        assert main(["chat", "--db", str(db), *extra]) == 0
+    capsys.readouterr()
+    return {row["id"] for row in sqlite_utils.Database(db)["users"].rows}
+
+
+def test_each_console_session_is_its_own_user(tmp_path, monkeypatch, capsys):
+    assert len(_chat_users(tmp_path, monkeypatch, capsys)) == 2
+
+
+def test_console_user_flag_keeps_one_user_across_sessions(tmp_path, monkeypatch, capsys):
+    assert len(_chat_users(tmp_path, monkeypatch, capsys, "--user", "ana")) == 1
+
+
+def test_plain_socialbot_without_a_terminal_or_token_says_how_to_set_the_token(tmp_path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setenv("SOCIALBOT_DB", str(tmp_path / "d.db"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main([]) == 0
+    err = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in err and "docker run -e TELEGRAM_BOT_TOKEN" in err

@@ -109,3 +109,22 @@ def test_draw_numbers_buttons_and_leaves_text_alone():
     reply = Reply("u", "Pick one:", "en", "suggest", [Button("First", "a"), Button("Second", "b")])
     assert console.draw(reply) == "Pick one:\n\n  [1] First\n  [2] Second"
     assert console.draw(Reply("u", "Just text", "en", "answer")) == "Just text"
+
+
+class _CtrlC(io.StringIO):
+    """A terminal whose user presses Ctrl-C at the next prompt."""
+
+    def readline(self, *args):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_leaves_cleanly_without_a_traceback(dialogue):
+    out = io.StringIO()
+    console.run(dialogue, _CtrlC(), out)  # must not raise
+    assert out.getvalue().endswith("\n") and "socialbot" in out.getvalue()
+
+
+@pytest.mark.parametrize("word", ["/quit", "/exit", "/salir", "/退出"])
+def test_quit_words_leave_before_anything_else_is_answered(dialogue, word):
+    out = chat(dialogue, f"{word}\nWhen is the annual review?\n")
+    assert "September" not in out

@@ -7,6 +7,7 @@ from typing import IO
 from bot.messages import Message, Reply
 
 PROMPT = "> "
+QUIT = ("/quit", "/exit", "/salir", "/退出")
 
 
 def draw(reply: Reply) -> str:
@@ -23,6 +24,15 @@ def env_language(env=os.environ) -> str | None:
 
 
 def run(dialogue, stdin: IO[str], stdout: IO[str], user: str = "console", interactive: bool = True) -> None:
+    try:
+        _chat(dialogue, stdin, stdout, user, interactive)
+    except KeyboardInterrupt:
+        # Ctrl-C is how a newcomer leaves a terminal program: a clean line, not a traceback.
+        stdout.write("\n")
+        stdout.flush()
+
+
+def _chat(dialogue, stdin: IO[str], stdout: IO[str], user: str, interactive: bool) -> None:
     hint = env_language()
     last: Reply = dialogue.handle(Message(user=user, text="/start", lang_hint=hint, channel="console"))
     stdout.write(draw(last) + "\n")
@@ -35,7 +45,7 @@ def run(dialogue, stdin: IO[str], stdout: IO[str], user: str = "console", intera
             stdout.write("\n")
             return
         text = line.rstrip("\n")
-        if text.strip() in ("/quit", "/exit"):
+        if text.strip() in QUIT:
             return
         button = None
         if text.strip().isdigit() and 1 <= int(text.strip()) <= len(last.buttons):
