@@ -136,7 +136,9 @@ class Dialogue:
         if text and contains_personal(text):
             turn.notes.append("personal_number")
             text = mask(text)
-        reply = self._route(msg, text, turn)
+        restarted = self._check_place(turn)
+        reply = self._show_step(self.flows[restarted], machine.State.from_dict(user.flow_state), turn) \
+            if restarted else self._route(msg, text, turn)
         if turn.notes:
             reply.text = "\n\n".join([*(render.say(n, reply.lang) for n in turn.notes), reply.text])
         if reply.kind == "forgotten":  # nothing may be written back after an erasure
@@ -146,6 +148,27 @@ class Dialogue:
         user.buttons = _typed_labels(tuple(reply.buttons))
         self.store.save_user(user, at=self.clock())
         return reply
+
+    def _check_place(self, turn: Turn) -> str | None:
+        """A stored place the content no longer has (a step or a procedure removed by a curator) is
+        put right before anything else reads it: the procedure restarts, or the place is dropped, and
+        the user is told why. Returns the id of a restarted procedure."""
+        stored = turn.user.flow_state
+        if not stored:
+            return None
+        flow = self.flows.get(stored.get("flow")) if isinstance(stored, dict) else None
+        try:
+            if flow is not None and machine.fits(flow, machine.State.from_dict(stored)):
+                return None
+        except ValueError:
+            pass
+        if flow is None:
+            turn.user.flow_state = None
+            turn.notes.append("place_gone")
+            return None
+        turn.user.flow_state = machine.start(flow).to_dict()
+        turn.notes.append("place_restarted")
+        return flow.id
 
     def _route(self, msg: Message, text: str, turn: Turn) -> Reply:
         if msg.media:
