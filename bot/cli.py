@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.channels import batch
 
         # Replies must be UTF-8 whatever the locale says; a broken byte on stdin must not end the run.
-        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+        # Lines end at "\n" only, as `batch --workers` splits them: a stray "\r" must not make two requests.
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace", newline="\n")
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")  # a lone surrogate stays valid JSON
         if args.workers > 1 and not args.db:
             from bot.channels import batch_shards

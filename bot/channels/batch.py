@@ -2,20 +2,45 @@
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from typing import IO
 
 from bot.messages import Message
 
 _FIELDS = ("user", "text", "lang", "button")
+log = logging.getLogger(__name__)
+
+
+def blank(line: str | bytes) -> bool:
+    """A line that is no request (skipped, no reply): only white space, Unicode's included. The one
+    test both `batch` and `batch --workers` use, so they agree on which lines owe a reply."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", "replace")
+    return not line.strip()
+
+
+def parse(line: str | bytes) -> tuple[object, str | None]:
+    """A line's JSON value, or None and what is wrong with it. Never raises: JSON nested too deep for
+    the parser (RecursionError) or an integer longer than Python converts (ValueError, 4,300 digits),
+    even in a field we ignore, is one bad line, not the end of the run."""
+    try:
+        return json.loads(line), None
+    except json.JSONDecodeError as err:
+        return None, f"invalid JSON: {err.msg}"
+    except UnicodeDecodeError:
+        return None, "invalid JSON: not UTF-8"
+    except RecursionError:
+        return None, "invalid JSON: nested too deep"
+    except ValueError as err:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        return None, f"invalid JSON: {str(err).split(';')[0]}"
 
 
 def request_to_message(line: str) -> tuple[Message | None, dict]:
     """The Message a request line asks for, or None and an error reply object."""
-    try:
-        request = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        return None, {"error": f"invalid JSON: {err.msg}"}
+    request, problem = parse(line)
+    if problem:
+        return None, {"error": problem}
     if not isinstance(request, dict):
         return None, {"error": "a request must be a JSON object"}
     user = request.get("user")
@@ -56,19 +81,27 @@ def reply_line(out: dict) -> str:
             + (", " + _dumps(rest)[1:] if rest else "}") + "\n")
 
 
+def answer(dialogue, line: str) -> dict:
+    """The reply object for one request line."""
+    message, problem = request_to_message(line)
+    if message is not None:
+        return dialogue.handle(message).to_json()
+    if problem.get("user"):  # a known sender: answered in their language, their place kept
+        return {**dialogue.handle(Message(user=problem["user"], channel="batch")).to_json(), **problem,
+                "kind": "error"}
+    return error_reply(problem)
+
+
 def run(dialogue, stdin: IO[str], stdout: IO[str]) -> int:
     count = 0
     for line in stdin:
-        if not line.strip():
+        if blank(line):
             continue
-        message, problem = request_to_message(line)
-        if message is not None:
-            out = dialogue.handle(message).to_json()
-        elif problem.get("user"):  # a known sender: answered in their language, their place kept
-            out = {**dialogue.handle(Message(user=problem["user"], channel="batch")).to_json(), **problem,
-                   "kind": "error"}
-        else:
-            out = error_reply(problem)
+        try:
+            out = answer(dialogue, line)
+        except Exception:  # whatever a line does, it gets its one reply line and the run goes on
+            log.exception("a batch request could not be answered")
+            out = error_reply({"error": "internal error"})
         stdout.write(reply_line(out))
         stdout.flush()
         count += 1
