@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from datetime import datetime, timedelta
 
-from bot import intents, render
+from bot import focus, intents, render
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
 from bot.store import RECENT, Store, UserRow, now
@@ -96,6 +96,7 @@ class Dialogue:
         self.clock = clock
         self.matcher = Matcher(self.kb, extra=[_flow_topic(f) for f in self.flows.values()],
                                fold={f"flow:{f.id}": f.topic for f in self.flows.values() if f.topic})
+        self.focus = focus.Focus(self.kb)
         render.warm()
         fold("社會")  # loads the Traditional-to-Simplified table before the first Chinese question
 
@@ -220,6 +221,10 @@ class Dialogue:
             decision = in_context(decision, candidates, self._flow_topics(in_flow.flow))
         elif turn.user.recent_topic in self.kb.topics:  # a follow-up: "and what papers do I bring?"
             decision = in_context(decision, candidates, {turn.user.recent_topic})
+        if decision.outcome == "answer" and not candidates[0].exact:
+            gap = self.focus.gap(norm, decision.topic, candidates)
+            if gap:  # it asks about something the chosen topic never speaks of: say so, offer the topic
+                decision = focus.about_gap(decision, gap, candidates)
         if decision.outcome == "answer":
             target = decision.topic
             if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own

@@ -1,0 +1,73 @@
+"""Does the answer account for what the question asks about? Pure decisions, no I/O.
+
+The matcher finds the topic nearest a question; nearness is not an answer. "When does the subsidy
+arrive each year?" lies next to the review months, but its focus (the subsidy) is nowhere in that
+topic. A question that names a known gap (an `uncovered` topic's keyword) or an errand we do not
+run (an `out_of_scope` one), where the chosen topic never speaks of that thing, is about the gap:
+the bot says so instead of answering the neighbour.
+"""
+from __future__ import annotations
+
+
+from knowledge.kb import LANGS, KnowledgeBase, Topic
+from knowledge.matcher import Candidate, Decision
+from knowledge.text import has_phrase, normalize, phrase_needle
+
+GAP_KINDS = ("uncovered", "out_of_scope")
+# An errand word ("electricity bill", "match") inside a social insurance question is weaker evidence
+# than a gap's own words: the errand must also score near the chosen topic (the social security card
+# really does pay the water and electricity bills).
+ERRAND_RATIO = 0.6
+
+
+class Focus:
+    """What each topic speaks of, to check a chosen topic against what a question names."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self._said = {tid: _everything_said(t) for tid, t in kb.topics.items()}
+        self._needles = {
+            tid: tuple(dict.fromkeys(phrase_needle(normalize(k)) for lang in LANGS for k in t.keywords[lang]
+                                     if normalize(k)))
+            for tid, t in kb.topics.items() if t.kind in GAP_KINDS
+        }
+
+    def gap(self, norm: str, topic: str, candidates: list[Candidate] | tuple[Candidate, ...]) -> str | None:
+        """The gap topic a question is really about when `topic` was chosen for it, or None.
+
+        Only gaps the matcher ranked count (it has already set aside an out-of-scope topic the
+        question brings back in scope: "I'm from Mexico, working in Shanghai")."""
+        said = self._said.get(topic)
+        if said is None or self.kb.topics[topic].kind != "answer":
+            return None
+        chosen = next((c.score for c in candidates if c.topic == topic), 0.0)
+        for c in candidates:
+            if c.kind not in GAP_KINDS or c.topic not in self._needles:
+                continue
+            if c.kind == "out_of_scope" and c.score < chosen * ERRAND_RATIO:
+                continue
+            if self._names(norm, c.topic, said):
+                return c.topic
+        return None
+
+    def _names(self, norm: str, gap: str, said: str) -> str | None:
+        """A phrase of the gap's found in the question that the chosen topic never uses."""
+        for needle in self._needles[gap]:
+            if has_phrase(norm, needle) and not has_phrase(said, needle):
+                return needle[0].strip()
+        return None
+
+
+def _everything_said(topic: Topic) -> str:
+    parts = []
+    for lang in LANGS:
+        parts += [topic.title[lang], topic.answer[lang], *topic.questions[lang], *topic.keywords[lang]]
+    return " ".join(normalize(p) for p in parts)
+
+
+def about_gap(decision: Decision, gap: str, candidates) -> Decision:
+    """The decision turned round: the question is about `gap`, and the topic first chosen is offered
+    beside it (what the documents do say)."""
+    gap_c = next(c for c in candidates if c.topic == gap)
+    chosen = next(c for c in candidates if c.topic == decision.topic)
+    return Decision("fallback", None, gap_c.score, (gap_c, chosen), out_of_scope=True)

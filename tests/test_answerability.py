@@ -1,0 +1,91 @@
+"""An answer must account for what was asked: a question about something the nearest topic never
+speaks of (the subsidy, a refund, a fingerprint, someone else's phone, WeChat) is told what the
+documents do not say, pointed to the bureau, shown what we do know, and recorded for curators."""
+from __future__ import annotations
+
+import pytest
+
+BUREAU = {"en": "bureau", "es": "oficina", "zh": "社保"}
+
+# (question, its language, the gap it falls into, the neighbour it must not be answered with)
+GAPS = [
+    # the issue's own examples
+    ("社保补贴每年几月到账", "zh", "uncovered-payouts", "review-months"),
+    ("社保局退医保多久到账", "zh", "uncovered-payouts", "art58-registration"),
+    ("在手机认证成功了还需要再回去按指纹吗", "zh", "uncovered-after-certification", "online-certification"),
+    ("老人家不会用,用别人手机可以注册吗", "zh", "uncovered-on-behalf", "green-channel"),
+    ("can I pay by WeChat", "en", "uncovered-other-apps", "card-uses"),
+    # our own words
+    ("what month is the yearly subsidy paid out", "en", "uncovered-payouts", "review-months"),
+    ("¿en qué mes pagan el subsidio cada año?", "es", "uncovered-payouts", "review-months"),
+    ("do i have to go press my fingerprint after the online certification worked", "en",
+     "uncovered-after-certification", "online-certification"),
+    ("después de la certificación en línea, ¿tengo que ir a poner la huella?", "es",
+     "uncovered-after-certification", "online-certification"),
+    ("my grandpa cant use a smartphone, can he register with someone elses phone", "en",
+     "uncovered-on-behalf", "green-channel"),
+    ("¿se puede hacer la revisión anual en WeChat?", "es", "uncovered-other-apps", "annual-review-alipay"),
+    ("年审能在微信上做吗", "zh", "uncovered-other-apps", "annual-review-alipay"),
+    ("社保个人部分每项扣百分之几", "zh", "uncovered-amounts", "art60-employer-duties"),
+]
+
+
+@pytest.mark.parametrize("text,lang,gap,neighbour", GAPS)
+def test_a_question_about_a_gap_is_not_answered_with_the_neighbouring_topic(dialogue, text, lang, gap, neighbour):
+    reply = dialogue.say("u1", text)
+    assert reply.lang == lang
+    assert reply.kind == "fallback" and reply.fallback and reply.topic is None
+    assert dialogue.kb.topics[gap].answer[lang].strip() in reply.text  # what the documents do not say
+    assert BUREAU[lang] in reply.text
+
+
+@pytest.mark.parametrize("text,lang,gap,neighbour", GAPS)
+def test_the_gap_is_recorded_for_curators(dialogue, text, lang, gap, neighbour):
+    dialogue.say("u1", text)
+    (row,) = dialogue.store.unanswered()
+    assert row["known"] == gap
+    assert row["kind"] == "fallback"
+
+
+def test_what_the_documents_do_say_is_offered_beside_the_gap(dialogue):
+    reply = dialogue.say("u1", "社保补贴每年几月到账")
+    assert "topic:review-months" in [b.id for b in reply.buttons]
+    answer = dialogue.say("u1", "社保年审在几月份")  # the neighbour itself still gets its answer
+    assert answer.kind == "answer" and answer.topic == "review-months"
+
+
+@pytest.mark.parametrize("text,topic", [
+    ("政府对社保有没有财政补贴", "funding"),  # the subsidy *is* what this topic speaks of
+    ("社保年审一般在几月份", "review-months"),
+    ("how do i do the annual review in alipay", "annual-review-alipay"),
+    ("what can the social security card be used for", "card-uses"),
+    ("¿cuáles son los pasos para certificarme en línea con el documento de identidad?", "online-certification"),
+])
+def test_a_topic_that_speaks_of_the_thing_asked_still_answers(dialogue, text, topic):
+    reply = dialogue.say("u1", text)
+    assert reply.kind == "answer" and reply.topic == topic
+
+
+def test_an_errand_word_the_chosen_topic_covers_keeps_the_answer(dialogue):
+    # the card pays water and electricity bills: a bill here is no errand beyond us
+    reply = dialogue.say("u1", "can the social security card pay the electricity and water bills")
+    assert reply.kind == "answer" and reply.topic == "card-uses"
+
+
+def test_an_errand_asked_through_a_covered_app_is_declined(dialogue):
+    reply = dialogue.say("u1", "in alipay city service where do i pay my electricity bill")
+    assert reply.fallback and reply.kind == "fallback"
+
+
+def test_a_gap_inside_a_procedure_keeps_the_place(dialogue):
+    dialogue.say("u1", "guide me through the annual review step by step")
+    reply = dialogue.say("u1", "when does the subsidy reach my account")
+    assert reply.kind == "fallback" and reply.flow == "annual_review"
+    assert dialogue.kb.topics["uncovered-payouts"].answer["en"].strip() in reply.text
+
+
+@pytest.mark.parametrize("text,lang,gap,neighbour", GAPS[:5])
+def test_through_batch_the_gap_is_no_answer(shared_batch, text, lang, gap, neighbour):
+    reply = shared_batch.ask({"user": f"gap-{text}", "text": text})
+    assert reply["fallback"] is True and reply["kind"] == "fallback"
+    assert reply["topic"] is None and reply["lang"] == lang
