@@ -18,6 +18,8 @@ COMMANDS = {
     "flows": "procedure tools: `flows list`, `flows diagram NAME` (Mermaid)",
     "report": "what users asked that the bot could not answer, and their feedback",
     "db": "database tools: `db backup PATH`",
+    "pause": "pause the assistant: every running channel answers only with the bureau's contact",
+    "resume": "end a pause: every running channel answers again",
 }
 
 NO_TOKEN_HINT = ("socialbot: TELEGRAM_BOT_TOKEN is not set, so this is the console chat, reading standard input "
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     backup = db.add_parser("backup", help="copy the database while the bot runs (SQLite online backup)")
     backup.add_argument("path")
     backup.add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    for name in ("pause", "resume"):
+        p[name].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
     return ap
 
 
@@ -153,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     if command == "db":
         _store(args.db).backup(args.path)
         print(f"backed up to {args.path}")
+        return 0
+    if command in ("pause", "resume"):
+        from bot.pause import CHECK_EVERY, set_paused
+
+        set_paused(_store(args.db), command == "pause")
+        print(f"{'paused' if command == 'pause' else 'resumed'}: every running channel follows within "
+              f"{CHECK_EVERY:g} seconds")
         return 0
     return 2
 

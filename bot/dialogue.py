@@ -15,6 +15,7 @@ from types import MappingProxyType
 from datetime import datetime, timedelta
 
 from bot import focus, intents, render
+from bot.pause import Switch
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
 from bot.store import RECENT, Store, UserRow, now
@@ -94,6 +95,7 @@ class Dialogue:
         self.kb = kb or load()
         self.flows = flows if flows is not None else load_flows()
         self.clock = clock
+        self.switch = Switch()
         self.matcher = Matcher(self.kb, extra=[_flow_topic(f) for f in self.flows.values()],
                                fold={f"flow:{f.id}": f.topic for f in self.flows.values() if f.topic})
         self.focus = focus.Focus(self.kb)
@@ -107,6 +109,8 @@ class Dialogue:
 
     def handle(self, msg: Message) -> Reply:
         try:
+            if self.switch.paused(self.store):  # the operator stopped the assistant: only the bureau's contact
+                return self.switch.reply(msg, self._language(msg))
             return self._handle(msg)
         except Exception:  # one broken message must never take the bot (or a user's place) down
             log.exception("dialogue failed for a message (user %s)", msg.user)
@@ -123,6 +127,12 @@ class Dialogue:
         except Exception:  # the store itself failed: the hint's language, no place
             pass
         return Reply(msg.user, render.say("error", lang), lang, "error", flow=flow, step=step)
+
+    def _language(self, msg: Message) -> str:
+        """The language a message is answered in, without answering it."""
+        text = clean(msg.text)[0]
+        return (detect(text) if text and not text.startswith("/") else None) or self.store.user(msg.user).lang \
+            or hint_language(msg.lang_hint) or "en"
 
     def _handle(self, msg: Message) -> Reply:
         user = self.store.user(msg.user)

@@ -100,6 +100,15 @@ def m004_known_gap(db: sqlite_utils.Database) -> None:
     db["unanswered"].add_column("known", str)
 
 
+@migrations()
+def m005_settings_and_updates(db: sqlite_utils.Database) -> None:
+    """Operator switches every running channel reads (the pause switch), and the Telegram updates
+    already handled, so an update Telegram delivers again after a restart is not applied twice."""
+    db["settings"].create({"key": str, "value": str, "ts": str}, pk="key")
+    db["telegram_updates"].create({"bot": int, "id": int, "ts": str}, pk=("bot", "id"))
+    db["telegram_updates"].create_index(["ts"])
+
+
 # -- values --------------------------------------------------------------------------------------
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -354,6 +363,29 @@ class Store:
             self._write1("update reminders set sent = ? where user = ?", (_iso(), user_id))
         else:
             self._write1("update reminders set due = ?, sent = null where user = ?", (_iso(next_due), user_id))
+
+    # -- operator switches and handled updates ---------------------------------------------
+    def setting(self, key: str) -> str | None:
+        with self.lock:
+            row = self.db.conn.execute("select value from settings where key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Set (or, with None, remove) an operator switch; every Store on the file sees it at once."""
+        if value is None:
+            self._write1("delete from settings where key = ?", (key,))
+        else:
+            self._write1("insert into settings (key, value, ts) values (?, ?, ?) on conflict(key) do update"
+                         " set value = excluded.value, ts = excluded.ts", (key, value, _iso()))
+
+    def claim_update(self, bot: int, update_id: int) -> bool:
+        """True the first time a bot's update is claimed, False ever after (it was handled already)."""
+        return self._write1("insert or ignore into telegram_updates (bot, id, ts) values (?, ?, ?)",
+                            (bot, update_id, _iso())).rowcount == 1
+
+    def forget_updates(self, before: datetime) -> int:
+        """Drop handled update ids claimed before `before` (Telegram redelivers for a day at most)."""
+        return self._write1("delete from telegram_updates where ts < ?", (_iso(before),)).rowcount
 
     # -- operations -----------------------------------------------------------------------------
     def backup(self, target: str | Path) -> None:

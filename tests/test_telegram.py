@@ -20,7 +20,9 @@ import pytest
 from bot import render
 from bot.channels.telegram import COMMANDS, build_application, running
 from bot.channels.telegram_runtime import Settings, install_redaction, remove_redaction
+from bot.cli import main as cli_main
 from bot.messages import Button, Message, Reply
+from bot.pause import Switch
 from bot.reminders import next_window
 from bot.store import Store, now
 from tests.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi
@@ -401,6 +403,30 @@ async def test_old_questions_are_purged_at_start(api, settings_for, new_dialogue
     async with running(build_application(settings, dialogue), settings):
         await api.wait_method("getUpdates")
     assert [r["text"] for r in store.unanswered()] == ["recent"]
+
+
+# -- the pause switch ---------------------------------------------------------------------------------
+async def test_socialbot_pause_makes_the_bot_answer_only_with_the_contact(api, settings_for, new_dialogue, tmp_path):
+    db = str(tmp_path / "bot.db")
+    dialogue = new_dialogue(db)
+    dialogue.switch = Switch(env={}, check_every=0)  # reads the database before every message
+    settings = settings_for()
+    async with running(build_application(settings, dialogue), settings):
+        api.push_text(40, QUESTIONS["zh"])
+        [answer] = await api.wait_sent(40)
+        assert SOURCE["zh"] in answer["plain"]
+        assert cli_main(["pause", "--db", db]) == 0  # another process, the same file
+        for lang, uid in (("zh", 40), ("es", 41)):
+            api.push_text(uid, QUESTIONS[lang], lang="en")
+        api.push_text(42, "/start", lang="es")
+        for lang, uid, count in (("zh", 40, 2), ("es", 41, 1), ("es", 42, 1)):
+            sent = (await api.wait_sent(uid, count))[-1]
+            assert sent["plain"].startswith(render.say("paused", lang)) and "12333" in sent["plain"]
+            assert not sent.get("reply_markup")
+        assert cli_main(["resume", "--db", db]) == 0
+        api.push_text(41, QUESTIONS["es"], lang="es")
+        sent = await api.wait_sent(41, 2)
+        assert SOURCE["es"] in sent[-1]["plain"]
 
 
 # -- webhook ---------------------------------------------------------------------------------------
