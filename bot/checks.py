@@ -1,9 +1,12 @@
 """`socialbot kb check`: topics and procedures validated together, since each refers to the other."""
 from __future__ import annotations
 
+from datetime import date
+
 from conversations.validate import validate_flows
 from knowledge.kb import SOURCES_FILE, TOPICS_DIR
-from knowledge.schema import check_topics, known_sources
+from knowledge.review import FIELD as REVIEWED_ON, content_date, max_days, stale
+from knowledge.schema import check_topics, known_sources, read_topic_files
 from knowledge.text import FAMILIES_FILE, read_families
 
 
@@ -37,3 +40,27 @@ def _flow_choices(topics_dir, sources_file, flows_dir) -> list[str]:
             problems.append(f"{topic.id}.yaml: flow_choice: {topic.flow_choice!r} is not a choice of the first step "
                             f"({flow.start!r}) of {topic.flow!r}")
     return problems
+
+
+def _reviewed(topics_dir, flows_dir) -> list[tuple[str, object]]:
+    """(file name, reviewed_on) of every topic and procedure that parses."""
+    from conversations.loader import FLOWS_DIR
+    from conversations.yamlfile import read_yaml
+
+    dated = [(p.name, raw.get(REVIEWED_ON)) for p, raw in read_topic_files(topics_dir).items() if isinstance(raw, dict)]
+    for path in sorted((flows_dir or FLOWS_DIR).glob("*.yaml")):
+        data = read_yaml(path).data
+        if isinstance(data, dict):
+            dated.append((path.name, data.get(REVIEWED_ON)))
+    return dated
+
+
+def review_warnings(topics_dir=TOPICS_DIR, flows_dir=None, today: date | None = None,
+                    days: int | None = None) -> list[str]:
+    """A warning for each topic or procedure not checked against its sources for too long."""
+    return stale(_reviewed(topics_dir, flows_dir), today or date.today(), max_days() if days is None else days)
+
+
+def reviewed_date(topics_dir=TOPICS_DIR, flows_dir=None) -> str | None:
+    """The content's date: its oldest reviewed_on."""
+    return content_date(value for _, value in _reviewed(topics_dir, flows_dir))

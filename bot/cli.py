@@ -128,12 +128,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return web.run(_dialogue(_store(args.db)), args.host, args.port)
     if command == "kb":
-        from bot.checks import check_all
+        import bot.checks
 
-        problems = check_all()
+        problems = bot.checks.check_all()
         for line in problems:
             print(line)
-        print(f"{len(problems)} problem(s)" if problems else "knowledge base OK")
+        warnings = bot.checks.review_warnings()  # due for another look, not wrong: never a failure
+        for line in warnings:
+            print(f"warning: {line}")
+        print(f"{len(problems)} problem(s)" if problems else "knowledge base OK"
+              + (f" ({len(warnings)} warning(s))" if warnings else "")
+              + f"; content reviewed on {bot.checks.reviewed_date()}")
         return 1 if problems else 0
     if command == "flows":
         from conversations.diagram import mermaid

@@ -25,6 +25,7 @@ from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
 from knowledge.language import detect
 from knowledge.matcher import ANSWERABLE, Matcher, decide, in_context
+from knowledge.review import content_date
 from knowledge.text import fold, normalize
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class Dialogue:
         self.matcher = Matcher(self.kb, extra=[_flow_topic(f) for f in self.flows.values()],
                                fold={f"flow:{f.id}": f.topic for f in self.flows.values() if f.topic})
         self.focus = focus.Focus(self.kb)
+        # What a new user is told first: an automated assistant, its documents, and how current they are.
+        self.content_date = content_date([t.reviewed_on for t in self.kb.topics.values()]
+                                         + [f.reviewed_on for f in self.flows.values()]) or "?"
         render.warm()
         fold("社會")  # loads the Traditional-to-Simplified table before the first Chinese question
 
@@ -147,11 +151,15 @@ class Dialogue:
         if text and contains_personal(text):
             turn.notes.append("personal_number")
             text = mask(text)
+        first = user.seen is None  # read before routing: /forget makes the row new again
         restarted = self._check_place(turn)
         reply = self._show_step(self.flows[restarted], machine.State.from_dict(user.flow_state), turn) \
             if restarted else self._route(msg, text, turn)
         if turn.notes:
             reply.text = "\n\n".join([*(render.say(n, reply.lang) for n in turn.notes), reply.text])
+        intro = self.intro(reply.lang) if first else ""
+        if first and intro not in reply.text:  # a first message; the welcome already says it
+            reply.text = f"{intro}\n\n{reply.text}"
         if reply.kind == "forgotten":  # nothing may be written back after an erasure
             reply.kind = "command"
             return reply
@@ -519,7 +527,8 @@ class Dialogue:
             if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
                 state = machine.State.from_dict(turn.user.flow_state)
                 return self._resume_prompt(self.flows[state.flow], state, turn)
-            return self._reply(turn, render.render("welcome", lang), "command", buttons=self._home_buttons(lang))
+            return self._reply(turn, render.render("welcome", lang, automated=self.intro(lang)), "command",
+                               buttons=self._home_buttons(lang))
         if name == "language":
             if arg[:2] in LANGS:
                 return self._set_language(arg[:2], turn)
@@ -536,6 +545,10 @@ class Dialogue:
         if name == "remind":
             return self._remind(turn, on=arg not in ("off", "stop", "no", "cancel"))
         return self._reply(turn, render.say("help", lang), "command", buttons=self._home_buttons(lang))
+
+    def intro(self, lang: str) -> str:
+        """Says it is an automated assistant answering from curated documents, and their date."""
+        return render.say("automated", lang, date=self.content_date)
 
     def _set_language(self, lang: str, turn: Turn) -> Reply:
         turn.lang = lang

@@ -63,6 +63,7 @@ def build_flow(data: Mapping[str, Any]) -> Flow:
         start=data["start"],
         steps=MappingProxyType(steps),
         topic=data.get("topic"),
+        reviewed_on=str(data["reviewed_on"]) if data.get("reviewed_on") is not None else None,
     )
 
 

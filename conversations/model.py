@@ -66,6 +66,7 @@ class Flow:
     start: str
     steps: Mapping[str, Step] = field(default_factory=_empty)  # in the order the YAML file lists them
     topic: str | None = None
+    reviewed_on: str | None = None  # YYYY-MM-DD: when a curator last checked it against its sources
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]

@@ -18,6 +18,7 @@ from conversations.model import LANGS
 from conversations.normal import has_cjk, key
 from conversations.words import MAX_BUTTON_BYTES, TAG_ROOM, button_bytes
 from conversations.yamlfile import Document, line_of, read_yaml
+from knowledge.review import FIELD as REVIEWED_ON, review_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
@@ -28,7 +29,7 @@ MIN_TRIGGERS = 6
 TITLE_MAX = 40  # the title is a button label
 LABEL_MAX = 64
 
-FLOW_KEYS = {"id", "title", "description", "triggers", "topic", "sources", "start", "steps"}
+FLOW_KEYS = {"id", "title", "description", "triggers", "topic", "sources", "start", "steps", REVIEWED_ON}
 STEP_KEYS = {"text", "next", "choices", "checklist", "source"}
 CHOICE_KEYS = {"id", "label", "to", "aliases"}
 ITEM_KEYS = {"id", "label"}
@@ -81,6 +82,9 @@ def check_flow(
     problems += check_text(data.get("description"), "description")
     problems += _check_triggers(data.get("triggers"))
     problems += _check_topic(data.get("topic"), known_topics)
+    review = review_problem(data.get(REVIEWED_ON))
+    if review:
+        problems.append((REVIEWED_ON, review))
     flow_sources = data.get("sources")
     problems += _check_sources(flow_sources, "sources", known_sources, None)
     steps = data.get("steps")

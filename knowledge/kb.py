@@ -39,6 +39,7 @@ class Topic:
     # and phrases that keep it out even then (another country's own scheme: "IMSS", "US social security").
     unless: dict[str, tuple[str, ...]] = field(default_factory=dict)
     still_if: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reviewed_on: str | None = None  # YYYY-MM-DD: when a curator last checked it against its sources
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def topic_from_dict(raw: dict) -> Topic:
         flow_choice=raw.get("flow_choice"),
         unless=per_lang("unless") if raw.get("unless") else {},
         still_if=per_lang("still_if") if raw.get("still_if") else {},
+        reviewed_on=str(raw["reviewed_on"]) if raw.get("reviewed_on") is not None else None,
     )
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import yaml
 
 from knowledge.kb import KINDS, LANGS, SOURCES_FILE, TOPICS_DIR, read_yaml
+from knowledge.review import FIELD as REVIEWED_ON, review_problem
 from knowledge.text import normalize
 
 MIN_QUESTIONS = 8
 MAX_TITLE = 40
 FIELDS = {"id", "kind", "title", "answer", "questions", "keywords", "sources", "related", "flow", "flow_choice",
-          "unless", "still_if"}
+          "unless", "still_if", REVIEWED_ON}
 
 
 def read_topic_files(topics_dir: Path = TOPICS_DIR) -> dict[Path, object]:
@@ -96,6 +97,9 @@ def check_topic(path: Path, raw, sources: set[str]) -> list[str]:
             problems.append(f"{name}: sources: unknown source {sid!r} (see knowledge/sources.yaml)")
     if kind == "answer" and not cited:
         problems.append(f"{name}: sources: an answer must cite at least one source")
+    review = review_problem(raw.get(REVIEWED_ON))
+    if review:
+        problems.append(f"{name}: {REVIEWED_ON}: {review}")
     return problems
 
 

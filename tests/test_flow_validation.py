@@ -26,6 +26,7 @@ def good_flow(flow_id: str = "sample") -> dict:
         "description": text("Description"),
         "triggers": {lang: [f"{flow_id} {lang} phrase {i}" for i in range(6)] for lang in LANGS},
         "sources": ["doc-000"],
+        "reviewed_on": "2026-12-06",
         "start": "first",
         "steps": {
             "first": {

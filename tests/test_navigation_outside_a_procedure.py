@@ -14,7 +14,7 @@ from bot import render
 def test_a_procedure_word_with_no_procedure(dialogue, text, lang, key):
     reply = dialogue.say("nav", text)
     assert reply.lang == lang
-    assert reply.text == render.say(key, lang)
+    assert reply.text.endswith(render.say(key, lang))  # a new user's first reply starts with the introduction
     assert not reply.fallback and reply.flow is None
     assert any(b.id.startswith("flow:") for b in reply.buttons)  # the procedures are offered
 
