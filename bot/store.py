@@ -203,6 +203,7 @@ class Store:
                 self.db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA secure_delete=ON")  # an erased row is overwritten, not left in a free page
             self._migrate()
 
     def _migrate(self) -> None:
@@ -267,6 +268,9 @@ class Store:
         with self._write() as db:
             for table, column in USER_TABLES:
                 db.execute(f"delete from {table} where {column} = ?", [user_id])
+        if self.path is not None:  # the WAL still holds the pages as they were: fold it in and empty it
+            with self.lock:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def holds(self, user_id: str) -> int:
         """How many rows mention a user (0 after forget)."""

@@ -235,3 +235,17 @@ def test_batch_stderr_holds_no_number_at_debug(tmp_path):
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 3
     assert_no_number(done.stderr)
     assert_no_number(done.stdout)
+
+
+def test_forget_leaves_nothing_in_the_database_file_or_its_wal(built_dialogue, tmp_path):
+    d = copy.copy(built_dialogue)
+    d.store = Store(tmp_path / "f.db")
+    for text in ("How do I register my quokkazebra farm?", "quokkazebra pension please", "I want a person"):
+        d.say("quokkazebra-user", text)
+    assert b"quokkazebra" in (tmp_path / "f.db-wal").read_bytes() + (tmp_path / "f.db").read_bytes()
+    d.say("quokkazebra-user", "/forget")
+    assert d.store.holds("quokkazebra-user") == 0
+    wal = tmp_path / "f.db-wal"
+    assert b"quokkazebra" not in (wal.read_bytes() if wal.exists() else b"")
+    assert b"quokkazebra" not in (tmp_path / "f.db").read_bytes()
+    d.store.close()
