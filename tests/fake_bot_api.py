@@ -240,11 +240,13 @@ class FakeBotApi:
         return self.push({"update_id": update_id, "callback_query": query})
 
     def press(self, uid: int, label: str, **kw) -> int:
-        """Presses the button labelled `label` on the last message the bot sent to `uid`."""
-        last = self.sent(uid)[-1]
-        data = dict(self.buttons(last)).get(label)
+        """Presses the button labelled `label` on the last message the bot sent to `uid`, as it shows
+        now (after any edits); a label matches with or without the keyboard's ◀ ▶ marks."""
+        last = self.shown(uid)[-1]
+        found = {text.strip("◀▶ "): data for text, data in self.buttons(last)} | dict(self.buttons(last))
+        data = found.get(label)
         assert data, f"no button {label!r} in {self.buttons(last)}"
-        return self.push_button(uid, data, **kw)
+        return self.push_button(uid, data, message=last, **kw)
 
     async def post_to_webhook(self, update: dict, secret: str | None | type = ..., url: str | None = None) -> int:
         """POSTs an update to the bot's webhook as Telegram does; returns the HTTP status.
@@ -340,12 +342,7 @@ class FakeBotApi:
 
     def api_sendmessage(self, params):
         chat_id = params["chat_id"]
-        text = params.get("text") or ""
-        plain = parse_html(text) if str(params.get("parse_mode", "")).upper() == "HTML" else text
-        if not plain.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(plain.encode("utf-16-le")) // 2 > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
+        plain = self._plain(params)
         self._check_markup(params.get("reply_markup"))
         params["plain"] = plain
         message = {"message_id": next(self._message_ids), "date": int(time.time()), "from": self.bot,
@@ -360,11 +357,53 @@ class FakeBotApi:
         key = (params.get("chat_id"), params.get("message_id"))
         if key not in self.messages:
             raise ApiError(400, "Bad Request: message to edit not found")
+        plain = self._plain(params)
+        self._check_markup(params.get("reply_markup"))
+        params["plain"] = plain
+        before = self.messages[key]
+        if plain == before["text"] and params.get("reply_markup") == before.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified: specified new message content and "
+                                "reply markup are exactly the same as a current content and reply markup of the message")
+        # Like Telegram: an edit without reply_markup leaves the message with no keyboard.
+        self.messages[key] = {**self._without_markup(before), "text": plain, "edit_date": int(time.time()),
+                              **({"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {})}
+        return self.messages[key]
+
+    def api_editmessagereplymarkup(self, params):
+        key = (params.get("chat_id"), params.get("message_id"))
+        if key not in self.messages:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        self._check_markup(params.get("reply_markup"))
+        before = self.messages[key]
+        if params.get("reply_markup") == before.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        self.messages[key] = {**self._without_markup(before), "edit_date": int(time.time()),
+                              **({"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {})}
+        return self.messages[key]
+
+    @staticmethod
+    def _plain(params) -> str:
+        """The text of a send or an edit as the user reads it; refused as Telegram refuses it."""
         text = params.get("text") or ""
         plain = parse_html(text) if str(params.get("parse_mode", "")).upper() == "HTML" else text
-        self._check_markup(params.get("reply_markup"))
-        self.messages[key] = {**self.messages[key], "text": plain, "edit_date": int(time.time())}
-        return self.messages[key]
+        if not plain.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(plain.encode("utf-16-le")) // 2 > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        return plain
+
+    @staticmethod
+    def _without_markup(message: dict) -> dict:
+        return {k: v for k, v in message.items() if k != "reply_markup"}
+
+    def live_keyboards(self, chat: int) -> list[int]:
+        """Ids of the messages in `chat` that still show buttons someone can press."""
+        return sorted(mid for (cid, mid), m in self.messages.items()
+                      if cid == chat and m.get("from") == self.bot and (m.get("reply_markup") or {}).get("inline_keyboard"))
+
+    def shown(self, chat: int) -> list[dict]:
+        """The bot's messages in `chat` as the user sees them now (after edits), oldest first."""
+        return [m for (cid, _), m in sorted(self.messages.items()) if cid == chat and m.get("from") == self.bot]
 
     def api_answercallbackquery(self, params):
         return True

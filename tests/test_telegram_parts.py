@@ -10,7 +10,7 @@ import pytest
 from telegram import Bot, Message as TgMessage, Update
 
 from bot.channels.telegram import addressed_text, media_kind
-from bot.channels.telegram_format import MAX_TEXT, keyboard, split_text, to_html, utf16_len
+from bot.channels.telegram_format import KB_CHOOSE, KB_FIRST, KB_MORE, MAX_TEXT, keyboard, split_text, to_html, utf16_len
 from bot.channels.telegram_runtime import PerUserOrder, RedactSecrets
 from bot.messages import Button
 from tests.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, ApiError, FakeBotApi, decode_body, parse_html
@@ -53,12 +53,34 @@ def test_to_html_escapes_everything_a_user_can_type():
 
 
 # -- keyboards ------------------------------------------------------------------------------------
-def test_short_buttons_share_a_row_long_ones_get_their_own():
-    buttons = [Button("Next", "f:next"), Button("Back", "f:back"), Button("Cancel", "f:cancel"),
+def rows_of(markup) -> list[list[str]]:
+    return [[b.callback_data for b in row] for row in markup.inline_keyboard]
+
+
+def test_options_one_a_row_then_feedback_then_back_next_then_cancel_last():
+    buttons = [Button("Next", "flow:f:next@1"), Button("Back", "flow:f:back@1"), Button("Cancel", "flow:f:cancel@1"),
                Button("A much longer label for a topic", "topic:x"), Button("👍", "fb:up:x"), Button("👎", "fb:down:x")]
-    rows = keyboard(buttons).inline_keyboard
-    assert [[b.callback_data for b in row] for row in rows] == [
-        ["f:next", "f:back"], ["f:cancel"], ["topic:x"], ["fb:up:x", "fb:down:x"]]
+    markup = keyboard(buttons)
+    assert rows_of(markup) == [["topic:x"], ["fb:up:x", "fb:down:x"], ["flow:f:back@1", "flow:f:next@1"],
+                               ["flow:f:cancel@1"]]
+    assert [b.text for b in markup.inline_keyboard[2]] == ["◀ Back", "Next ▶"]
+
+
+def test_more_than_three_options_show_three_and_more_until_expanded():
+    options = [Button(f"Topic {n}", f"topic:t{n}") for n in range(5)]
+    assert rows_of(keyboard(options, "es")) == [["topic:t0"], ["topic:t1"], ["topic:t2"], [KB_MORE]]
+    assert keyboard(options, "es").inline_keyboard[3][0].text == "Más…"
+    assert rows_of(keyboard(options, expanded=True)) == [[f"topic:t{n}"] for n in range(5)]
+    assert rows_of(keyboard(options[:3])) == [["topic:t0"], ["topic:t1"], ["topic:t2"]]
+
+
+def test_a_step_keeps_the_fixed_row_even_without_back_or_next():
+    first = keyboard([Button("Next", "flow:f:next@1"), Button("Cancel", "flow:f:cancel@1")], "zh")
+    assert rows_of(first) == [[KB_FIRST, "flow:f:next@1"], ["flow:f:cancel@1"]]
+    assert [b.text for b in first.inline_keyboard[0]] == ["◀ 上一步", "Next ▶"]
+    choice = keyboard([Button("Alipay", "flow:f:choose:a@1"), Button("Cancel", "flow:f:cancel@1")], "es")
+    assert rows_of(choice) == [["flow:f:choose:a@1"], [KB_FIRST, KB_CHOOSE], ["flow:f:cancel@1"]]
+    assert [b.text for b in choice.inline_keyboard[1]] == ["◀ Atrás", "Siguiente ▶"]
 
 
 def test_a_button_whose_id_telegram_would_refuse_is_left_out(caplog):
@@ -165,3 +187,20 @@ def test_the_fake_server_refuses_markup_telegram_would_refuse(broken):
     with pytest.raises(ApiError, match="can't parse entities"):
         parse_html(broken)
     assert parse_html(to_html(broken)) == broken
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
+def test_every_step_of_every_flow_has_the_same_bottom_rows(built_dialogue, lang):
+    from conversations import machine
+    from conversations.graph import edges, reachable
+
+    for flow in built_dialogue.flows.values():
+        for step_id in reachable(flow.start, edges(flow)):
+            for path in ((), (flow.start,)) if step_id != flow.start else ((),):
+                state = machine.State(flow.id, step_id, path)
+                markup = keyboard(built_dialogue._step_buttons(flow, state, lang), lang)
+                *options, fixed, cancel = markup.inline_keyboard
+                assert fixed[0].text.startswith("◀ ") and fixed[1].text.endswith(" ▶"), (flow.id, step_id)
+                assert fixed[0].callback_data.startswith(f"flow:{flow.id}:back") == bool(path)
+                assert [b.callback_data.split("@")[0] for b in cancel] == [f"flow:{flow.id}:cancel"]
+                assert all(len(row) == 1 for row in options) and len(options) <= 4

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler,
                           MessageHandler, TypeHandler, filters)
 
 from bot import render
-from bot.channels.telegram_format import keyboard, split_text, to_html
+from bot.channels.telegram_format import KB_FIRST, KB_MORE, has_more, keyboard, split_text, to_html
 from bot.channels.telegram_runtime import (PerChatRateLimiter, PerUserOrder, Settings, SettingsError,
                                            install_redaction, redact)
 from bot.dialogue import hint_language
@@ -46,6 +47,7 @@ COMMANDS: dict[str, dict[str, str]] = {
 MEDIA = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio", "document", "venue",
          "location", "contact", "poll", "dice", "game", "story", "invoice", "paid_media", "checklist")
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+MENUS_KEPT = 2048  # keyboards with a "More…" remembered; an older one's "More…" says it is old
 
 
 class TelegramChannel:
@@ -56,6 +58,8 @@ class TelegramChannel:
         self.store = dialogue.store
         self.settings = settings
         self.clock = clock
+        # The full keyboards of recent messages whose "More…" hides options: (chat, message) -> (buttons, lang).
+        self.menus: OrderedDict[tuple[int, int], tuple[list, str]] = OrderedDict()
 
     # -- updates ------------------------------------------------------------------------------
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -75,15 +79,33 @@ class TelegramChannel:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A pressed inline button: answer the query, then send the result as a new message."""
         query = update.callback_query
-        try:
-            await query.answer()
-        except BadRequest as err:  # too old to acknowledge: the press still deserves its answer
-            log.info("callback query not acknowledged: %s", err)
+        if not (query.data or "").startswith("kb:"):  # those are acknowledged with a pop-up
+            try:
+                await query.answer()
+            except BadRequest as err:  # too old to acknowledge: the press still deserves its answer
+                log.info("callback query not acknowledged: %s", err)
         if not query.data:  # a game's button: nothing of ours
+            return
+        if query.data.startswith("kb:"):  # the keyboard's own buttons: nothing for the dialogue
+            await self.on_keyboard_button(update)
             return
         chat_id = query.message.chat.id if query.message else query.from_user.id
         reply = self.dialogue.handle(self.message(update, button=query.data, chat=chat_id))
         await self.send(context, chat_id, reply)
+
+    async def on_keyboard_button(self, update: Update) -> None:
+        """"More…" shows the options it hid; a stand-in of the fixed row says why it does nothing."""
+        query, lang = update.callback_query, self.lang_of(update)
+        if query.data != KB_MORE:
+            await query.answer(render.say("kb_first" if query.data == KB_FIRST else "kb_choose", lang))
+            return
+        message = query.message
+        menu = self.menus.get((message.chat.id, message.message_id)) if message else None
+        if menu is None:  # sent before a restart, or long ago
+            await query.answer(render.say("kb_gone", lang))
+            return
+        await query.answer()
+        await message.edit_reply_markup(keyboard(menu[0], menu[1], expanded=True))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Channel posts, membership changes and the like: nobody asked anything, so no answer."""
@@ -122,9 +144,16 @@ class TelegramChannel:
             if answering.is_topic_message:
                 extra["message_thread_id"] = answering.message_thread_id
         for n, part in enumerate(parts, 1):
-            markup = keyboard(reply.buttons) if n == len(parts) else None
-            await context.bot.send_message(chat_id, to_html(part), reply_markup=markup, **extra)
+            markup = keyboard(reply.buttons, reply.lang) if n == len(parts) else None
+            sent = await context.bot.send_message(chat_id, to_html(part), reply_markup=markup, **extra)
             extra.pop("reply_parameters", None)
+        if has_more(reply.buttons):
+            self.remember_menu(sent, reply)
+
+    def remember_menu(self, sent: TgMessage, reply: Reply) -> None:
+        self.menus[(sent.chat_id, sent.message_id)] = (list(reply.buttons), reply.lang)
+        while len(self.menus) > MENUS_KEPT:
+            self.menus.popitem(last=False)
 
     def lang_of(self, update: Update) -> str:
         user = update.effective_user

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import html
 import logging
-import unicodedata
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import render
 from bot.messages import Button
+from conversations.words import label
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # Telegram's limit on a message's text, after entity parsing, in UTF-16 code units
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
-SHORT_LABEL = 14  # display columns; two buttons this short share a row ("Next" "Back", 👍 👎)
+MAX_OPTIONS = 3  # options shown before "More…": a phone screen holds them above the fixed row
+FORWARD = ("next", "done", "continue")  # what the right-hand button of the fixed row may do
+# Telegram-only buttons, answered by the channel itself (never sent to the dialogue).
+KB_MORE = "kb:more"  # show the options "More…" hid
+KB_FIRST = "kb:first"  # the Back place on a first step
+KB_CHOOSE = "kb:choose"  # the Next place on a step that needs a choice
 _SEPARATORS = ("\n\n", "\n", " ")  # paragraphs first, then lines, then words
 
 
@@ -74,10 +80,6 @@ def _hard_cut(text: str, limit: int) -> list[str]:
     return parts
 
 
-def _columns(label: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in label)
-
-
 def usable(button: Button) -> bool:
     """A button Telegram accepts: a label, and callback data of 1 to 64 bytes."""
     ok = bool(button.label.strip()) and 0 < len(button.id.encode()) <= MAX_CALLBACK_BYTES
@@ -86,17 +88,65 @@ def usable(button: Button) -> bool:
     return ok
 
 
-def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
-    """One button a row; two consecutive short ones share a row."""
+def role(button: Button) -> str:
+    """Where a button goes on the keyboard: back, forward, cancel, feedback or option."""
+    base = button.id.partition("@")[0]
+    if base.startswith("fb:"):
+        return "feedback"
+    parts = base.split(":")
+    if len(parts) == 3 and parts[0] == "flow":
+        if parts[2] in FORWARD:
+            return "forward"
+        if parts[2] in ("back", "cancel"):
+            return parts[2]
+    return "option"
+
+
+def _on_a_step(buttons: list[Button]) -> bool:
+    """A step (or the question of resuming one) has a Cancel drawn for that step."""
+    return any(role(b) == "cancel" and "@" in b.id for b in buttons)
+
+
+def keyboard(buttons: list[Button], lang: str = "en", *, expanded: bool = False) -> InlineKeyboardMarkup | None:
+    """Rows where a thumb expects them, the same on every step and in every language:
+    options one a row (three, then "More…" unless expanded), 👍 👎 side by side,
+    then the fixed row "◀ Back | Next ▶", then Cancel last.
+
+    On a step the fixed row is always drawn: where the core offers no Back (the first step)
+    or no Next (a step that needs a choice), a stand-in keeps the place and answers with a
+    pop-up (KB_FIRST, KB_CHOOSE), so "the right-hand button goes on" holds everywhere."""
     valid = [b for b in buttons if usable(b)]
+    by_role: dict[str, list[Button]] = {}
+    for b in valid:
+        by_role.setdefault(role(b), []).append(b)
     rows: list[list[InlineKeyboardButton]] = []
-    i = 0
-    while i < len(valid):
-        pair = valid[i:i + 2]
-        if len(pair) == 2 and all(_columns(b.label) <= SHORT_LABEL for b in pair):
-            rows.append([InlineKeyboardButton(b.label, callback_data=b.id) for b in pair])
-            i += 2
-        else:
-            rows.append([InlineKeyboardButton(valid[i].label, callback_data=valid[i].id)])
-            i += 1
+    options = by_role.get("option", [])
+    if len(options) > MAX_OPTIONS and not expanded:
+        rows += [[_button(b.label, b.id)] for b in options[:MAX_OPTIONS]]
+        rows.append([_button(render.say("kb_more", lang), KB_MORE)])
+    else:
+        rows += [[_button(b.label, b.id)] for b in options]
+    if by_role.get("feedback"):
+        rows.append([_button(b.label, b.id) for b in by_role["feedback"]])
+    back, forward = by_role.get("back", []), by_role.get("forward", [])
+    step = _on_a_step(valid)
+    if back or forward or step:
+        fixed = [_button("◀ " + b.label, b.id) for b in back[:1]]
+        if not back and step:
+            fixed.append(_button("◀ " + label("back", lang), KB_FIRST))
+        fixed += [_button(b.label + " ▶", b.id) for b in forward[:1]]
+        if not forward and step:
+            fixed.append(_button(label("next", lang) + " ▶", KB_CHOOSE))
+        rows.append(fixed)
+        rows += [[_button(b.label + " ▶", b.id)] for b in forward[1:]]
+    rows += [[_button(b.label, b.id)] for b in by_role.get("cancel", [])]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def has_more(buttons: list[Button]) -> bool:
+    """Whether the keyboard hides options behind "More…" (so the channel keeps them to show)."""
+    return sum(role(b) == "option" for b in buttons) > MAX_OPTIONS
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)

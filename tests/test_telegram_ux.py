@@ -1,0 +1,110 @@
+"""Telegram as a phone shows it, end to end over HTTP against the fake Bot API server: where the
+controls sit, and "More…". The real Application, as in tests/test_telegram.py."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import render
+from conversations import words
+from tests.fake_bot_api import FakeBotApi
+# The real Application long polling the fake server, as in test_telegram.py.
+from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401  (fixtures)
+
+LANGS = ("en", "es", "zh")
+
+
+def rows(message: dict) -> list[list[tuple[str, str]]]:
+    markup = message.get("reply_markup") or {}
+    return [[(b["text"], b["callback_data"]) for b in row] for row in markup.get("inline_keyboard", [])]
+
+
+async def changed(api: FakeBotApi, chat: int, before: int) -> dict:
+    """Waits for the bot's next message or edit in `chat`; returns the last message as shown now."""
+    await api.wait_for(lambda: len([c for c in api.calls if c.method in ("sendMessage", "editMessageText",
+                                                                         "editMessageReplyMarkup")
+                                    and c.params.get("chat_id") == chat]) > before, what=f"a change in {chat}")
+    return api.shown(chat)[-1]
+
+
+def changes(api: FakeBotApi, chat: int) -> int:
+    return len([c for c in api.calls if c.method in ("sendMessage", "editMessageText", "editMessageReplyMarkup")
+                and c.params.get("chat_id") == chat])
+
+
+async def walk(api: FakeBotApi, chat: int, flow, lang: str) -> list[dict]:
+    """Starts `flow` in `lang` and goes forward to its end: the right-hand button of the fixed row
+    when it moves on, else the first option. Returns each step as shown."""
+    api.push_text(chat, "/language " + lang, lang=lang)
+    await changed(api, chat, 0)
+    before = changes(api, chat)
+    api.push_button(chat, words.button_id(flow.id, words.SIMPLE["start"]), message=api.shown(chat)[-1], lang=lang)
+    shown = await changed(api, chat, before)
+    steps = []
+    for _ in range(30):
+        keys = rows(shown)
+        if not any(data.startswith(f"flow:{flow.id}:cancel") for row in keys for _, data in row):
+            return steps  # the procedure is over
+        steps.append(shown)
+        forward = keys[-2][1][1]
+        data = forward if not forward.startswith("kb:") else keys[0][0][1]
+        before = changes(api, chat)
+        api.push_button(chat, data, message=shown, lang=lang)
+        shown = await changed(api, chat, before)
+    raise AssertionError(f"{flow.id} did not end")
+
+
+async def test_the_bottom_rows_are_back_next_then_cancel_on_every_step_of_every_flow(api, bot, built_dialogue):
+    # All walks at once, one chat each: a private chat gets about one message a second.
+    walks = [(flow, lang) for flow in built_dialogue.flows.values() for lang in LANGS]
+    shown = await asyncio.gather(*(walk(api, 500 + n, flow, lang) for n, (flow, lang) in enumerate(walks)))
+    for (flow, lang), steps in zip(walks, shown):
+        back, cancel = "◀ " + words.label("back", lang), words.label("cancel", lang)
+        assert len(steps) >= 3
+        for step in steps:
+            keys = rows(step)
+            left, right = keys[-2]
+            assert left[0] == back, (flow.id, keys)
+            assert left[1].startswith(f"flow:{flow.id}:back") or left[1] == "kb:first"
+            assert right[0].endswith(" ▶") and right[1].split("@")[0].split(":")[-1] in ("next", "done", "choose")
+            assert keys[-1] == [(cancel, keys[-1][0][1])] and keys[-1][0][1].startswith(f"flow:{flow.id}:cancel")
+            assert all(len(row) == 1 for row in keys[:-2])  # options one a row
+            assert len(keys) - 2 <= 4  # at most three options and More…
+
+
+async def test_more_shows_the_hidden_options_on_the_same_message(api, bot, built_dialogue):
+    api.push_text(40, "/start")
+    [welcome] = await api.wait_sent(40)
+    assert rows(welcome)[-1] == [(render.say("kb_more", "en"), "kb:more")]
+    api.press(40, "More…")
+    await api.wait_method("editMessageReplyMarkup")
+    [shown] = api.shown(40)
+    labels = [text for row in rows(shown) for text, _ in row]
+    assert len(labels) == 1 + len(built_dialogue.flows) and "More…" not in labels
+    assert api.calls_to("answerCallbackQuery")[-1].params.get("text") is None
+    assert len(api.sent(40)) == 1  # nothing re-sent
+
+
+async def test_the_stand_ins_of_the_fixed_row_answer_with_a_pop_up(api, bot):
+    api.push_text(41, "guide me through the annual review on my phone")
+    [step] = await api.wait_sent(41)
+    assert rows(step)[-2] == [("◀ Back", "kb:first"), ("Next ▶", "kb:choose")]
+    api.press(41, "Next")
+    [ack] = await api.wait_method("answerCallbackQuery")
+    assert ack.params["text"] == render.say("kb_choose", "en")
+    api.press(41, "Back")
+    acks = await api.wait_method("answerCallbackQuery", 2)
+    assert acks[-1].params["text"] == render.say("kb_first", "en")
+    assert len(api.sent(41)) == 1
+
+
+async def test_more_on_a_message_from_before_a_restart_says_it_is_old(api, bot):
+    api.push_text(42, "/start")
+    [welcome] = await api.wait_sent(42)
+    channel = bot.bot_data["channel"]
+    await api.wait_for(lambda: channel.menus, what="the menu to be kept")  # kept once the send returns
+    channel.menus.clear()  # what a restart forgets
+    api.press(42, "More…")
+    [ack] = await api.wait_method("answerCallbackQuery")
+    assert ack.params["text"] == render.say("kb_gone", "en")
