@@ -24,7 +24,7 @@ from conversations import machine, words
 from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
 from knowledge.language import detect
-from knowledge.matcher import ANSWERABLE, Matcher, decide, in_context
+from knowledge.matcher import ANSWERABLE, Decision, Matcher, decide, in_context
 from knowledge.review import content_date
 from knowledge.text import fold, normalize
 
@@ -211,6 +211,9 @@ class Dialogue:
             return self._escalate(turn)
         if intents.intent("remind_on", text, norm):
             return self._remind(turn, on=True)
+        asked = intents.language_asked(text, norm)
+        if asked:  # "can you speak spanish", "说中文": a request, not a question about another country
+            return self._set_language(asked, turn)
         for name, vote in (("feedback_up", 1), ("feedback_down", -1)):
             if turn.user.recent_topic and intents.intent(name, text, norm):
                 return self._feedback(turn, turn.user.recent_topic, vote)
@@ -233,16 +236,10 @@ class Dialogue:
                 self.matcher.score(intents.without("guide", text), turn.lang))
             if flow:
                 return self._start_flow(flow, turn, words.named_option(flow, norm))
-        candidates = self.matcher.score(text, turn.lang, norm)
-        decision = decide(candidates, words=self.matcher.words(text, norm))
-        if in_flow is not None and in_flow.flow in self.flows:
-            decision = in_context(decision, candidates, self._flow_topics(in_flow.flow))
-        elif turn.user.recent_topic in self.kb.topics:  # a follow-up: "and what papers do I bring?"
-            decision = in_context(decision, candidates, {turn.user.recent_topic})
-        if decision.outcome == "answer" and not candidates[0].exact:
-            gap = self.focus.gap(norm, decision.topic, candidates)
-            if gap:  # it asks about something the chosen topic never speaks of: say so, offer the topic
-                decision = focus.about_gap(decision, gap, candidates)
+        decision = self._decide(text, norm, turn, in_flow)
+        if not self._settled(decision):
+            decision = self._read_again(text, norm, turn, in_flow, decision)
+        decision = self._trouble(text, norm, decision)
         if decision.outcome == "answer":
             target = decision.topic
             if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own
@@ -261,6 +258,9 @@ class Dialogue:
             if decision.out_of_scope:  # understood, and known to be beyond us: say so, keep their place
                 return self._aside(self._fallback(turn, offered, decision), in_flow, turn)
             return self._miss_in_flow(in_flow, turn)
+        if decision.outcome == "confirm":  # unsure between a guess and nothing: ask, do not answer the guess
+            self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", [decision.topic])
+            return self._confirm(turn, decision)
         if decision.outcome == "suggest":
             self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", offered)
             titles = [self._title(t, turn.lang) for t in offered]
@@ -272,6 +272,59 @@ class Dialogue:
         if turn.user.misses >= 2:
             return self._escalate(turn)
         return self._fallback(turn, offered, decision)
+
+    def _decide(self, text: str, norm: str, turn: Turn, in_flow: machine.State | None):
+        """The matcher's decision, settled by where the user is and checked against what was asked."""
+        candidates = self.matcher.score(text, turn.lang, norm)
+        decision = decide(candidates, words=self.matcher.words(text, norm))
+        if in_flow is not None and in_flow.flow in self.flows:
+            decision = in_context(decision, candidates, self._flow_topics(in_flow.flow))
+        elif turn.user.recent_topic in self.kb.topics:  # a follow-up: "and what papers do I bring?"
+            decision = in_context(decision, candidates, {turn.user.recent_topic})
+        if decision.outcome == "answer" and not candidates[0].exact:
+            gap = self.focus.gap(norm, decision.topic, candidates)
+            if gap:  # it asks about something the chosen topic never speaks of: say so, offer the topic
+                decision = focus.about_gap(decision, gap, candidates)
+        if decision.outcome == "answer" and decision.topic in focus.EMPLOYER_TOPICS:
+            decision = focus.personal(decision, candidates, bool(intents.intent("personal", text, norm)),
+                                      bool(intents.intent("employer", text, norm)))
+        return decision
+
+    def _settled(self, decision) -> bool:
+        """A real answer (not small talk) or a known gap: nothing more to read out of the message."""
+        if decision.outcome == "answer":
+            return decision.topic.startswith("flow:") or self.kb.topics[decision.topic].kind == "answer"
+        return decision.out_of_scope and bool(decision.candidates) and decision.candidates[0].kind == "uncovered"
+
+    def _read_again(self, text: str, norm: str, turn: Turn, in_flow, decision):
+        """What a first message means when the matcher alone missed it: the question inside a greeting
+        or a thanks ("hi, can my son do it for me?"), or a report of trouble certifying."""
+        if intents.intent("courtesy", text, norm):
+            rest = intents.without("courtesy", text)
+            if rest and rest != norm and self.matcher.words(rest, rest) >= focus.QUESTION_WORDS:
+                again = self._decide(rest, rest, turn, in_flow)
+                if self._settled(again) or (again.outcome == "suggest" and decision.outcome != "answer"):
+                    return again
+        return decision
+
+    def _trouble(self, text: str, norm: str, decision):
+        """A report that certifying went wrong ("it says my face doesnt match, third time") is answered
+        with what to do about it, not refused, nor answered with the steps that just failed."""
+        trouble = self.kb.topics.get(focus.TROUBLE_TOPIC)
+        if trouble is None or decision.topic == trouble.id:
+            return decision
+        if self._settled(decision) and decision.topic not in trouble.related:
+            return decision  # a clear answer elsewhere: "the client software shows an error"
+        if intents.intent("trouble", text, norm) and intents.intent("trouble_about", text, norm):
+            return Decision("answer", trouble.id, decision.confidence, decision.candidates)
+        return decision
+
+    def _confirm(self, turn: Turn, decision) -> Reply:
+        title = self._title(decision.topic, turn.lang)
+        buttons = [Button(render.say("yes", turn.lang), f"pick:{decision.topic}"),
+                   Button(render.say("no", turn.lang), "not:that")]
+        return self._reply(turn, render.say("confirm", turn.lang, title=title), "suggest", buttons=buttons,
+                           fallback=True, confidence=decision.confidence)
 
     def _fallback(self, turn: Turn, offered: list[str], decision) -> Reply:
         out_of_scope = ""
@@ -490,6 +543,8 @@ class Dialogue:
         if kind == "walk" and rest in self.kb.topics and self.kb.topics[rest].flow in self.flows:
             topic = self.kb.topics[rest]  # "walk me through it" under an answer: from where that answer is
             return self._start_flow(self.flows[topic.flow], turn, topic.flow_choice)
+        if bid == "not:that":  # "No" to "Do you mean ...?": the guess was wrong, and that is all we had
+            return self._reply(turn, render.say("not_that", turn.lang), "fallback", fallback=True)
         if bid == "remind:on":
             return self._remind(turn, on=True)
         if kind == "cmd":

@@ -18,6 +18,12 @@ GAP_KINDS = ("uncovered", "out_of_scope")
 # than a gap's own words: the errand must also score near the chosen topic (the social security card
 # really does pay the water and electricity bills).
 ERRAND_RATIO = 0.6
+QUESTION_WORDS = 2  # what is left of a greeting must be at least this many words to be a question
+TROUBLE_TOPIC = "certification-problems"  # where a report of a failed face or ID check is answered
+# Procedures only a company carries out: a question that names no company, employer or staff is a
+# person's own ("我今年七十岁了，第一次弄这个年审"), and one of these would send them the wrong way.
+EMPLOYER_TOPICS = frozenset({"new-employer-account", "review-materials-process"})
+GUESS_FLOOR = 0.30  # a personal topic scoring under this is no guess worth asking about
 
 
 class Focus:
@@ -71,3 +77,17 @@ def about_gap(decision: Decision, gap: str, candidates) -> Decision:
     gap_c = next(c for c in candidates if c.topic == gap)
     chosen = next(c for c in candidates if c.topic == decision.topic)
     return Decision("fallback", None, gap_c.score, (gap_c, chosen), out_of_scope=True)
+
+
+def personal(decision: Decision, candidates, about_self: bool, employer_named: bool) -> Decision:
+    """An employer's procedure chosen for a person speaking of themselves, with no employer named,
+    is a guess at best: their own nearest topic is offered as a question ("Do you mean ...?")."""
+    if decision.outcome != "answer" or decision.topic not in EMPLOYER_TOPICS or employer_named or not about_self:
+        return decision
+    if candidates and candidates[0].exact:
+        return decision
+    guess = next((c for c in candidates if c.kind == "answer" and c.topic not in EMPLOYER_TOPICS
+                  and c.score >= GUESS_FLOOR), None)
+    if guess is None:
+        return Decision("fallback", None, decision.confidence, decision.candidates)
+    return Decision("confirm", guess.topic, guess.score, (guess,))

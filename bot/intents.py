@@ -68,3 +68,21 @@ def without(name: str, text: str) -> str:
     norm = normalize(text)
     pattern = _table()[name].inside
     return " ".join((pattern.sub(" ", norm) if pattern else norm).split())
+
+
+LANGUAGE_REQUEST_REST = 4  # words besides the request ("can you", "por favor"): more, and it is a question
+
+
+def language_asked(text: str, norm: str | None = None) -> str | None:
+    """The language a message asks the bot to speak ("can you speak spanish", "en español por favor",
+    "说中文"), or None. A longer message that merely names a language is a question, not a request."""
+    norm = normalize(text) if norm is None else norm
+    for lang in ("en", "es", "zh"):
+        if intent(f"speak_{lang}", text, norm):
+            rest = without(f"speak_{lang}", text)
+            rest = without("courtesy", rest) if rest else rest
+            latin = [w for w in rest.split() if w.isascii()]
+            cjk = sum(len(w) for w in rest.split() if not w.isascii())
+            if len(latin) + (cjk + 1) // 2 <= LANGUAGE_REQUEST_REST:
+                return lang
+    return None
