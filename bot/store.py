@@ -14,6 +14,7 @@ the last commits).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -173,6 +174,21 @@ class UserRow:
     seen: str | None = None
 
 
+MAX_ID = 128  # characters of a user id stored as it is
+
+
+def user_key(user_id: str) -> str:
+    """The key a user is stored under: their id, unless it is too long or cannot be stored as UTF-8
+    (a lone surrogate): then a digest of it, so every id is served and no row holds megabytes of id."""
+    if len(user_id) <= MAX_ID:
+        try:
+            user_id.encode("utf-8")
+            return user_id
+        except UnicodeEncodeError:
+            pass
+    return "~" + hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def default_path() -> Path:
     if os.environ.get("SOCIALBOT_DB"):
         return Path(os.environ["SOCIALBOT_DB"])
@@ -237,7 +253,7 @@ class Store:
         with self.lock:
             row = self.db.conn.execute(
                 "select lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen"
-                " from users where id = ?", (user_id,)
+                " from users where id = ?", (user_key(user_id),)
             ).fetchone()
         if row is None:
             return UserRow(user_id)
@@ -257,7 +273,7 @@ class Store:
                flow_state = excluded.flow_state, misses = excluded.misses, recent = excluded.recent,
                recent_topic = excluded.recent_topic, buttons = excluded.buttons,
                chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
-            (user.id, user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
+            (user_key(user.id), user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
              user.misses, _recent_json(tuple(user.recent[-RECENT:])), user.recent_topic,
              _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat, stamp, stamp),
         )
@@ -265,6 +281,7 @@ class Store:
 
     def forget(self, user_id: str) -> None:
         """Erase everything held about a user, in one transaction."""
+        user_id = user_key(user_id)
         with self._write() as db:
             for table, column in USER_TABLES:
                 db.execute(f"delete from {table} where {column} = ?", [user_id])
@@ -274,6 +291,7 @@ class Store:
 
     def holds(self, user_id: str) -> int:
         """How many rows mention a user (0 after forget)."""
+        user_id = user_key(user_id)
         with self.lock:
             return sum(
                 self.db.execute(f"select count(*) from {table} where {column} = ?", [user_id]).fetchone()[0]
@@ -285,6 +303,7 @@ class Store:
                           known: str | None = None) -> int:
         """A fallback or a "did you mean" (kind), with the topics that were offered, and the known gap
         (an uncovered or out-of-scope topic) it fell into, if any."""
+        user_id = user_key(user_id)
         return self._write1(
             "insert into unanswered (user, lang, text, kind, candidates, ts, known) values (?, ?, ?, ?, ?, ?, ?)",
             (user_id, lang, mask(text)[:MAX_TEXT], kind, json.dumps(list(candidates)), _iso(), known),
@@ -292,6 +311,7 @@ class Store:
 
     def record_choice(self, user_id: str, topic: str) -> None:
         """The topic a user picked from a "did you mean" list, on their latest such question."""
+        user_id = user_key(user_id)
         self._write1(
             """update unanswered set chosen = ? where id = (select max(id) from unanswered
                where user = ? and kind = 'suggest' and chosen is null)""",
@@ -300,6 +320,7 @@ class Store:
 
     def record_feedback(self, user_id: str, topic: str, lang: str, vote: int) -> None:
         """A 👍 (vote > 0) or 👎 under an answer."""
+        user_id = user_key(user_id)
         self._write1(
             "insert into feedback (user, topic, lang, vote, ts) values (?, ?, ?, ?, ?)",
             (user_id, topic, lang, 1 if vote > 0 else -1, _iso()),
@@ -336,6 +357,7 @@ class Store:
 
     # -- reminders ---------------------------------------------------------------------------
     def set_reminder(self, user_id: str, lang: str, chat: str | None, due: datetime) -> None:
+        user_id = user_key(user_id)
         self._write1(
             """insert into reminders (user, lang, chat, due, sent, created) values (?, ?, ?, ?, null, ?)
                on conflict(user) do update set lang = excluded.lang,
@@ -344,9 +366,11 @@ class Store:
         )
 
     def cancel_reminder(self, user_id: str) -> bool:
+        user_id = user_key(user_id)
         return self._write1("delete from reminders where user = ?", (user_id,)).rowcount > 0
 
     def reminder(self, user_id: str) -> dict | None:
+        user_id = user_key(user_id)
         with self.lock:
             rows = list(self.db["reminders"].rows_where("user = ?", [user_id]))
         return rows[0] if rows else None
@@ -363,6 +387,7 @@ class Store:
 
     def mark_reminder_sent(self, user_id: str, next_due: datetime | None = None) -> None:
         """Sent: either done for good, or (next_due) moved on to the next window."""
+        user_id = user_key(user_id)
         if next_due is None:
             self._write1("update reminders set sent = ? where user = ?", (_iso(), user_id))
         else:
