@@ -6,7 +6,8 @@ methods, close/logOut), decodes what python-telegram-bot posts (url-encoded or m
 forms, or JSON; objects such as reply_markup arrive as JSON strings), records every call,
 and checks what Telegram checks (the token, HTML that parses, 4096 characters, 64-byte
 callback data). Tests queue updates with the `push_*` helpers and wait, with a bound, for
-the calls they expect. Standard library only (httpx, a python-telegram-bot dependency,
+the calls they expect; they stage faults with `fail_next` (an error answer), `drop_next` (the
+connection closed unanswered), `slow_next` (done, answered late) and `fail_confirms`. Standard library only (httpx, a python-telegram-bot dependency,
 posts to a bot's webhook).
 """
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
-    status: int | None = None  # the HTTP status answered (None while a long poll is held)
+    status: int | None = None  # the HTTP status answered (None while a call is held; 0: connection dropped)
 
 
 class _TelegramHtml(HTMLParser):
@@ -99,6 +100,9 @@ class FakeBotApi:
         self.chats: dict[int, dict] = {}
         self.messages: dict[tuple[int, int], dict] = {}
         self.failures: dict[str, list[ApiError]] = {}
+        self.drops: dict[str, int] = {}  # method -> how many of its next calls lose their connection
+        self.delays: dict[str, list[float]] = {}  # method -> seconds each of its next calls takes to answer
+        self.fail_confirms = False  # getUpdates with an offset (the call that confirms) answers 500
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self._new_update = asyncio.Event()
@@ -172,6 +176,19 @@ class FakeBotApi:
         """The next call to `method` fails as Telegram would (429 with retry_after, 400, 403...)."""
         params = {"retry_after": retry_after} if retry_after is not None else None
         self.failures.setdefault(method, []).append(ApiError(code, description, params))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """The next call(s) to `method` are read, then the connection is closed with no answer
+        (nothing is done: a message is not delivered)."""
+        self.drops[method] = self.drops.get(method, 0) + times
+
+    def slow_next(self, method: str, seconds: float) -> None:
+        """The next call to `method` is done (a message delivered) but answered only after `seconds`."""
+        self.delays.setdefault(method, []).append(seconds)
+
+    def finished(self, method: str) -> bool:
+        """Every call to `method` so far has been answered (a slow one included)."""
+        return all(c.status is not None for c in self.calls_to(method))
 
     # -- updates tests push --------------------------------------------------------------------------
     def user(self, uid: int, lang: str | None = "en") -> dict:
@@ -270,6 +287,11 @@ class FakeBotApi:
                 if request is None:
                     break
                 method, target, headers, body = request
+                name = urlsplit(target).path.rpartition("/")[2]
+                if self.drops.get(name):  # a dropped connection: read, never answered
+                    self.drops[name] -= 1
+                    self.calls.append(Call(name, {}, status=0))
+                    break
                 status, payload = await self._dispatch(method, target, headers, body)
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 writer.write(f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\nContent-Type: application/json\r\n"
@@ -313,6 +335,8 @@ class FakeBotApi:
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
+            if self.delays.get(name):  # done, but answered late (the client may have given up by then)
+                await asyncio.sleep(self.delays[name].pop(0))
             return 200, {"ok": True, "result": result}
         except ApiError as err:
             answer = {"ok": False, "error_code": err.code, "description": err.description}
@@ -329,6 +353,8 @@ class FakeBotApi:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")
         offset = int(params.get("offset") or 0)
+        if offset > 0 and self.fail_confirms:
+            raise ApiError(500, "Internal Server Error")
         if offset > 0:  # confirms every update before it, as Telegram does
             self.confirmed_below = max(self.confirmed_below, offset)
             self.pending = [u for u in self.pending if u["update_id"] >= offset]

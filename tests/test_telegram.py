@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -344,6 +345,56 @@ async def test_a_restart_keeps_the_users_place_and_answers_no_update_twice(api, 
         await asyncio.wait_for(app.update_queue.join(), 5)  # everything handled: nothing more comes
     assert len(api.sent(12)) == 3  # nothing answered twice
     assert len(api.calls_to("answerCallbackQuery")) == 2
+
+
+async def test_an_update_sent_again_after_a_failed_confirm_is_not_applied_twice(api, settings_for, new_dialogue,
+                                                                               tmp_path):
+    db = tmp_path / "bot.db"
+    settings = settings_for()
+    async with running(build_application(settings, new_dialogue(db)), settings) as app:
+        for n, text in enumerate((GUIDE_ME, "next"), 1):
+            api.push_text(22, text)
+            await api.wait_sent(22, n)
+        api.fail_confirms = True  # from here on, Telegram never hears that the next update was fetched
+        again = api.push_text(22, "next")
+        sent = await api.wait_sent(22, 3)
+        assert step_of(sent[-1]) == 3
+        await asyncio.wait_for(app.update_queue.join(), 5)
+        await api.wait_for(lambda: any(c.method == "getUpdates" and c.status == 500 for c in api.calls),
+                           what="a failed confirm")
+    assert [u["update_id"] for u in api.pending] == [again]  # unconfirmed: Telegram sends it again
+    api.fail_confirms = False
+    async with running(build_application(settings, new_dialogue(db)), settings) as app:
+        await api.wait_for(lambda: api.confirmed_below > again, what="the update fetched again and confirmed")
+        api.push_text(22, "back")
+        sent = await api.wait_sent(22, 4)
+        await asyncio.wait_for(app.update_queue.join(), 5)
+    assert step_of(sent[-1]) == 2  # back from step 3: the "next" sent again did not move the user to step 4
+    assert len(api.sent(22)) == 4
+
+
+async def test_a_reply_that_fails_is_sent_again_instead_of_an_apology(api, settings_for, new_dialogue):
+    settings = replace(settings_for(), send_backoff=0.05)
+    api.drop_next("sendMessage")  # the connection closes before any answer...
+    api.fail_next("sendMessage", 500, "Internal Server Error")  # ...then Telegram fails
+    async with running(build_application(settings, new_dialogue()), settings) as app:
+        api.push_text(23, "/start")
+        await api.wait_sent(23)
+        await asyncio.wait_for(app.update_queue.join(), 5)
+    assert [c.status for c in api.calls_to("sendMessage")] == [0, 500, 200]
+    assert [s["plain"] for s in api.sent(23)] == [WELCOME]
+
+
+async def test_a_slow_send_is_not_followed_by_an_apology(api, settings_for, new_dialogue):
+    settings = replace(settings_for(), read_timeout=0.3)
+    api.slow_next("sendMessage", 1.5)  # delivered, but answered after the bot stopped waiting
+    async with running(build_application(settings, new_dialogue()), settings) as app:
+        api.push_text(24, "/start")
+        await api.wait_sent(24)
+        await asyncio.wait_for(app.update_queue.join(), 5)
+        await api.wait_for(lambda: api.finished("sendMessage"), what="every send answered")
+    assert [s["plain"] for s in api.sent(24)] == [WELCOME]
+    assert len(api.calls_to("sendMessage")) == 1  # and it was not sent twice either
 
 
 async def test_a_due_reminder_is_sent_at_start_and_set_for_next_year(api, settings_for, new_dialogue, tmp_path):

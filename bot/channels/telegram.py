@@ -10,6 +10,7 @@ Reading order: `run_from_env` (the `socialbot telegram` command) -> `build_appli
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -17,14 +18,15 @@ import re
 import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import httpx
 from telegram import (BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Message as TgMessage,
                       ReplyParameters, Update)
 from telegram.constants import ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
-from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, Defaults,
-                          MessageHandler, TypeHandler, filters)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.ext import (Application, ApplicationBuilder, ApplicationHandlerStop, CallbackQueryHandler,
+                          ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 
 from bot import render
 from bot.channels.telegram_format import KB_FIRST, KB_MORE, has_more, keyboard, split_text, to_html
@@ -48,6 +50,9 @@ MEDIA = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio
          "location", "contact", "poll", "dice", "game", "story", "invoice", "paid_media", "checklist")
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 MENUS_KEPT = 2048  # keyboards with a "More…" remembered; an older one's "More…" says it is old
+# Telegram redelivers an update it was not told we have (a failed confirming getUpdates, a webhook
+# answer that never reached it) for about a day; handled ids are kept a little longer.
+KEEP_HANDLED = timedelta(days=2)
 
 
 class TelegramChannel:
@@ -62,6 +67,12 @@ class TelegramChannel:
         self.menus: OrderedDict[tuple[int, int], tuple[list, str]] = OrderedDict()
 
     # -- updates ------------------------------------------------------------------------------
+    async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Before any handler: an update handled before (Telegram sent it again) is not applied twice."""
+        if not self.store.claim_update(context.bot.id, update.update_id):
+            log.info("update %s was handled before: not applied again", update.update_id)
+            raise ApplicationHandlerStop
+
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message (or an edited one, answered like a new one): text, a command, or media."""
         msg = update.effective_message
@@ -82,7 +93,7 @@ class TelegramChannel:
         if not (query.data or "").startswith("kb:"):  # those are acknowledged with a pop-up
             try:
                 await query.answer()
-            except BadRequest as err:  # too old to acknowledge: the press still deserves its answer
+            except TelegramError as err:  # too old to acknowledge, or the network: the press still deserves its answer
                 log.info("callback query not acknowledged: %s", err)
         if not query.data:  # a game's button: nothing of ours
             return
@@ -145,15 +156,38 @@ class TelegramChannel:
                 extra["message_thread_id"] = answering.message_thread_id
         for n, part in enumerate(parts, 1):
             markup = keyboard(reply.buttons, reply.lang) if n == len(parts) else None
-            sent = await context.bot.send_message(chat_id, to_html(part), reply_markup=markup, **extra)
+            sent = await self.deliver(context.bot, chat_id, to_html(part), reply_markup=markup, **extra)
             extra.pop("reply_parameters", None)
-        if has_more(reply.buttons):
+        if has_more(reply.buttons) and sent is not None:
             self.remember_menu(sent, reply)
 
     def remember_menu(self, sent: TgMessage, reply: Reply) -> None:
         self.menus[(sent.chat_id, sent.message_id)] = (list(reply.buttons), reply.lang)
         while len(self.menus) > MENUS_KEPT:
             self.menus.popitem(last=False)
+
+    async def deliver(self, bot, chat_id: int, html: str, **kw) -> TgMessage | None:
+        """One message, tried again with growing pauses while it surely did not arrive (a 5xx, a dropped
+        or refused connection). A read or write timeout may mean it did arrive: not sent twice (None)."""
+        pause = self.settings.send_backoff
+        for attempt in range(1, self.settings.send_tries + 1):
+            try:
+                return await bot.send_message(chat_id, html, **kw)
+            except BadRequest:  # the message itself is wrong: sending it again changes nothing
+                raise
+            except TimedOut as err:
+                if not never_sent(err):
+                    log.warning("a message to chat %s timed out; it may have arrived, so it is not sent again",
+                                chat_id)
+                    return None
+                if attempt == self.settings.send_tries:
+                    raise
+            except NetworkError:
+                if attempt == self.settings.send_tries:
+                    raise
+            log.info("a message to chat %s failed (try %d); trying again in %.1f s", chat_id, attempt, pause)
+            await asyncio.sleep(pause)
+            pause *= 2
 
     def lang_of(self, update: Update) -> str:
         user = update.effective_user
@@ -167,6 +201,7 @@ class TelegramChannel:
     async def post_init(self, app: Application) -> None:
         """At start: the command menus, the retention purge, and the reminder job (first run now)."""
         await register_commands(app.bot)
+        self.store.forget_updates(self.clock() - KEEP_HANDLED)
         gone = self.store.purge(self.settings.retention_days)
         if gone:
             log.info("purged %d stored question(s) older than %d days", gone, self.settings.retention_days)
@@ -205,6 +240,11 @@ async def register_commands(bot) -> None:
             await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
         except TelegramError as err:  # the bot works without its menu
             log.warning("could not register the commands for %s: %s", lang or "default", err)
+
+
+def never_sent(err: TimedOut) -> bool:
+    """A timeout before the request left (no connection, or none free in the pool): safe to send again."""
+    return isinstance(err.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 # -- reading a message ----------------------------------------------------------------------------
@@ -252,11 +292,13 @@ def build_application(settings: Settings, dialogue, *, clock: Callable[[], datet
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .read_timeout(settings.read_timeout)
         .rate_limiter(PerChatRateLimiter())
         .concurrent_updates(PerUserOrder(64))
         .post_init(channel.post_init)
         .build()
     )
+    app.add_handler(TypeHandler(Update, channel.claim), group=-1)
     app.add_handler(CallbackQueryHandler(channel.on_button))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGES, channel.on_message))
     app.add_handler(TypeHandler(Update, channel.on_other))

@@ -55,6 +55,9 @@ class Settings:
     retention_days: int = 90
     reminder_every: float = 300.0  # seconds between two looks at the reminders table
     poll_timeout: float = 10.0  # long polling: how long one getUpdates may wait
+    send_tries: int = 4  # a reply that surely did not arrive is sent again, up to this many times in all...
+    send_backoff: float = 1.0  # ...after 1, 2, 4 seconds
+    read_timeout: float = 10.0  # seconds an API call other than getUpdates may take to answer
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
