@@ -21,6 +21,7 @@ from bot.privacy import MaskPersonal, contains_personal, mask
 from bot.store import RECENT, Store, UserRow, now
 from conversations import events as ev
 from conversations import machine, words
+from conversations import progress as counting
 from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
 from knowledge.language import detect
@@ -461,18 +462,19 @@ class Dialogue:
         turn.user.misses = 0
         if new.status != "active":
             turn.user.flow_state = None
-            text = render.say("flow_done", turn.lang, title=flow.title[turn.lang])
-            return self._reply(turn, text, "step", flow=flow.id, step=None, buttons=self._home_buttons(turn.lang))
+            return self._reply(turn, self._ending(flow, state, turn.lang), "step", flow=flow.id, step=None,
+                               buttons=self._home_buttons(turn.lang))
         return self._show_step(flow, new, turn)
 
     def _show_step(self, flow, state: machine.State, turn: Turn, *, prefix: str = "") -> Reply:
         turn.user.flow_state = state.to_dict()
         lang = turn.lang
         step = flow.steps[state.step]
-        k, n = machine.progress(flow, state)
+        at = counting.progress(flow, state)
+        where = render.say("step_of", lang, k=at.k, n=at.n) if at.numbered else render.say("choose_way", lang)
         checklist = [{"label": item.label[lang], "ticked": item.id in state.ticked} for item in step.checklist]
         source = "; ".join(self.kb.sources[s].title[lang] for s in step.sources if s in self.kb.sources)
-        text = render.render("step", lang, title=flow.title[lang], progress=render.say("step_of", lang, k=k, n=n),
+        text = render.render("step", lang, title=flow.title[lang], progress=where,
                              text=step.text[lang], checklist=checklist, source=source)
         if prefix:
             text = f"{prefix}\n\n{text}"
@@ -493,10 +495,20 @@ class Dialogue:
         buttons.append(Button(words.LABELS["cancel"][lang], words.button_id(flow.id, ev.Cancel()) + at))
         return buttons
 
+    def _ending(self, flow, state: machine.State, lang: str) -> str:
+        """The last message of a procedure: a ✅ summary at the end of its way, or, where a detour
+        ended it (it did not work, another case), that it stops here, never "all done"."""
+        at = counting.progress(flow, state)
+        if at.detour:
+            return render.say("flow_closed", lang, title=flow.title[lang])
+        items = {item.id: item.label[lang] for step in flow.steps.values() for item in step.checklist}
+        return render.render("done", lang, summary=render.say("flow_done", lang, title=flow.title[lang], n=at.n),
+                             unticked=[items[i] for i in counting.unticked(flow, state)])
+
     def _aside(self, reply: Reply, state: machine.State, turn: Turn) -> Reply:
         """A real question inside a procedure: answered, and the place kept."""
         flow = self.flows[state.flow]
-        k, _ = machine.progress(flow, state)
+        k = max(counting.progress(flow, state).k, 1)
         reply.text += "\n\n" + render.say("still_in_flow", turn.lang, k=k, title=flow.title[turn.lang])
         turn.user.flow_state = {**state.to_dict(), "paused": True}
         reply.buttons.insert(0, Button(words.LABELS["continue"][turn.lang],
@@ -521,7 +533,7 @@ class Dialogue:
 
     def _resume_prompt(self, flow, state: machine.State, turn: Turn) -> Reply:
         turn.user.flow_state = {**state.to_dict(), "resume_asked": True, "paused": True}
-        k, _ = machine.progress(flow, state)
+        k = max(counting.progress(flow, state).k, 1)
         lang = turn.lang
         buttons = [Button(words.LABELS["continue"][lang], words.button_id(flow.id, ev.Continue()) + step_tag(state.step)),
                    Button(render.say("start_over", lang), words.button_id(flow.id, ev.Start())),

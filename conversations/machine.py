@@ -20,7 +20,6 @@ from conversations.events import (
     Start,
     Tick,
 )
-from conversations.graph import distances_to_end, edges
 from conversations.model import Flow
 
 Status = Literal["active", "done", "cancelled"]
@@ -136,25 +135,3 @@ def advance(flow: Flow, state: State, event: Event) -> State:
 
 def _move(state: State, to: str) -> State:
     return replace(state, step=to, path=(*state.path, state.step))
-
-
-_DISTANCES: dict[int, tuple[Flow, dict[str, int]]] = {}
-
-
-def _distances(flow: Flow) -> dict[str, int]:
-    """Steps still ahead from each step; a flow never changes once loaded, so once per flow."""
-    cached = _DISTANCES.get(id(flow))
-    if cached is None or cached[0] is not flow:  # the flow object is kept, so its id is not reused
-        cached = _DISTANCES[id(flow)] = (flow, distances_to_end(edges(flow)))
-    return cached[1]
-
-
-def progress(flow: Flow, state: State) -> tuple[int, int]:
-    """(k, n) for "Step k of n": k along the path taken, n by the shortest way still ahead.
-
-    n can change as the user chooses a longer or shorter branch; it is an honest estimate,
-    not a promise.
-    """
-    k = len(state.path) + 1
-    ahead = _distances(flow).get(state.step, 0)
-    return k, k + ahead

@@ -228,7 +228,7 @@ def test_done_typed_in_the_middle_of_a_procedure_moves_on_and_does_not_claim_it_
     first = in_personal_payment(dialogue, "u-done", lang)
     moved = dialogue.say("u-done", done)
     assert (moved.kind, moved.flow) == ("step", "personal_payment") and moved.step != first.step
-    assert say("flow_done", lang, title="x").split("x")[0] not in moved.text
+    assert say("flow_done", lang, title="x", n=9).split("x")[0] not in moved.text
 
 
 @pytest.mark.parametrize("text, lang", [
@@ -411,7 +411,10 @@ def test_a_guide_me_phrase_starts_the_procedure(dialogue, flow_id, lang):
     assert (reply.kind, reply.flow, reply.step, reply.lang) == ("step", flow_id, flow.start, lang)
     assert flow.title[lang] in reply.text
     assert flow.steps[flow.start].text[lang] in reply.text
-    assert re.search(re.escape(say("step_of", lang, k=1, n=999)).replace("999", r"\d+"), reply.text)
+    if flow.steps[flow.start].next:
+        assert re.search(re.escape(say("step_of", lang, k=1, n=999)).replace("999", r"\d+"), reply.text)
+    else:  # a first step that only asks which way is not a step of the work: the chosen way is step 1
+        assert say("choose_way", lang) in reply.text and say("step_of", lang, k=1, n=9)[:3] not in reply.text
     assert label("cancel", lang) in [b.label for b in reply.buttons]
 
 
@@ -513,7 +516,7 @@ def test_walking_a_procedure_to_the_end(dialogue):
         seen.append(reply.step)
         assert len(seen) <= len(flow.steps) + 1
     assert reply.step is None and reply.flow == PP
-    assert say("flow_done", "en", title=flow.title["en"]) in reply.text
+    assert say("flow_done", "en", title=flow.title["en"], n=4) in reply.text
     assert dialogue.store.user("u1").flow_state is None
     assert seen[:-1] == ["get_forms", "bank_seal", "submit", "finished"][: len(seen) - 1]
 

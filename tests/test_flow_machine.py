@@ -9,7 +9,7 @@ import pytest
 
 from conversations.events import Back, Cancel, Choose, Continue, Done, Next, Restart, Start, Tick
 from conversations.loader import load_flows
-from conversations.machine import NotApplicable, State, advance, fits, progress, start
+from conversations.machine import NotApplicable, State, advance, fits, start
 from conversations.model import LANGS, Flow
 
 FLOWS = load_flows()
@@ -213,22 +213,6 @@ def test_next_on_the_last_step_ends_the_flow():
     state = walk(flow, start(flow), [Next()] * 4)
     assert state.step == "signature" and state.active
     assert advance(flow, state, Next()).status == "done"
-
-
-def test_progress_figures():
-    flow = FLOWS["annual_review"]
-    state = start(flow)
-    assert progress(flow, state) == (1, 6)  # shortest way: the app route
-    alipay = advance(flow, state, Choose("alipay"))
-    assert progress(flow, alipay) == (2, 8)
-    end = walk(flow, alipay, [Next()] * 6)
-    assert end.step == "review_done"
-    assert progress(flow, end) == (8, 8)
-    assert progress(flow, advance(flow, end, Back())) == (7, 8)
-    enterprise = FLOWS["enterprise_review"]
-    assert [progress(enterprise, walk(enterprise, start(enterprise), [Next()] * i)) for i in range(5)] == [
-        (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)
-    ]
 
 
 def test_state_round_trips_through_json():

@@ -3,6 +3,7 @@ controls sit, and "More…". The real Application, as in tests/test_telegram.py.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -13,6 +14,13 @@ from tests.fake_bot_api import FakeBotApi
 from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401  (fixtures)
 
 LANGS = ("en", "es", "zh")
+
+
+def step_of(text: str, lang: str) -> tuple[int, int] | None:
+    """(k, n) of the "Step k of n" a message shows, or None."""
+    pattern = re.escape(render.say("step_of", lang, k=991, n=992)).replace("991", r"(\d+)").replace("992", r"(\d+)")
+    found = re.search(pattern, text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 def rows(message: dict) -> list[list[tuple[str, str]]]:
@@ -71,6 +79,9 @@ async def test_the_bottom_rows_are_back_next_then_cancel_on_every_step_of_every_
             assert keys[-1] == [(cancel, keys[-1][0][1])] and keys[-1][0][1].startswith(f"flow:{flow.id}:cancel")
             assert all(len(row) == 1 for row in keys[:-2])  # options one a row
             assert len(keys) - 2 <= 4  # at most three options and More…
+        counted = [found for step in steps if (found := step_of(step["text"], lang))]
+        assert counted[0][0] == 1 and len({n for _, n in counted}) == 1, (flow.id, lang, counted)
+        assert [k for k, _ in counted] == sorted(k for k, _ in counted)  # never goes down
 
 
 async def test_more_shows_the_hidden_options_on_the_same_message(api, bot, built_dialogue):
