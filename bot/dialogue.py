@@ -250,7 +250,7 @@ class Dialogue:
             reply = self._answer(self.kb.topics[target], turn, decision.confidence)
             if in_flow is not None:
                 return self._aside(reply, in_flow, turn)
-            return reply
+            return self._also(reply, text, turn)
         self._remember(turn, text)
         offered = [c.topic for c in decision.candidates if c.kind in ANSWERABLE]
         known = decision.candidates[0].topic if decision.out_of_scope and decision.candidates else None
@@ -319,6 +319,30 @@ class Dialogue:
         if intents.intent("trouble", text, norm) and intents.intent("trouble_about", text, norm):
             return Decision("answer", trouble.id, decision.confidence, decision.candidates)
         return decision
+
+    def _also(self, reply: Reply, text: str, turn: Turn) -> Reply:
+        """A compound question ("what is the annual review, and how do I do it online?"): its other part
+        answered below the first, or offered as a button when it is not clear which topic it means."""
+        split = focus.parts(text) if self.kb.topics[reply.topic].kind == "answer" else []
+        if not split:
+            return reply
+        scored = []
+        for part in split:
+            pnorm = normalize(part)
+            candidates = self.matcher.score(part, turn.lang, pnorm)
+            scored.append((self._decide(part, pnorm, turn, None), candidates))
+        second = focus.second_topic(reply.topic, scored, {t.id: t.kind for t in self.kb.topics.values()})
+        if second is None:
+            return reply
+        topic, clear = second
+        title = self.kb.topics[topic].title[turn.lang]
+        if clear:
+            more, _ = self._answer_view(topic, turn.lang)
+            reply.text += "\n\n" + render.say("also_asked", turn.lang, title=title) + "\n" + more
+        else:
+            reply.text += "\n\n" + render.say("also_offer", turn.lang, title=title)
+        reply.buttons = [Button(title, f"topic:{topic}"), *(b for b in reply.buttons if b.id != f"topic:{topic}")]
+        return reply
 
     def _confirm(self, turn: Turn, decision) -> Reply:
         title = self._title(decision.topic, turn.lang)

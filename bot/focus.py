@@ -9,6 +9,8 @@ the bot says so instead of answering the neighbour.
 from __future__ import annotations
 
 
+import re
+
 from knowledge.kb import LANGS, KnowledgeBase, Topic
 from knowledge.matcher import Candidate, Decision
 from knowledge.text import has_phrase, normalize, phrase_needle
@@ -91,3 +93,45 @@ def personal(decision: Decision, candidates, about_self: bool, employer_named: b
     if guess is None:
         return Decision("fallback", None, decision.confidence, decision.candidates)
     return Decision("confirm", guess.topic, guess.score, (guess,))
+
+
+# Where a message asks a second thing: after a question mark or semicolon, or at "and how ...",
+# "y cómo ...", "还有" (a connective followed by a question word).
+_QUESTION_WORDS = ("how|what|when|where|which|who|why|can|could|do|does|is|are|should|must|"
+                   "como|cómo|que|qué|cuando|cuándo|donde|dónde|cual|cuál|quien|quién|puedo|se puede|hay")
+_SPLIT = re.compile(
+    r"[?？;；!！]+|(?:,\s*|\s+)(?:and|also|plus|y|además)\s+(?=(?:" + _QUESTION_WORDS + r")\b)"
+    r"|[，,]?(?:还有|另外|以及|顺便问一下|顺便问)", re.IGNORECASE)
+PART_FLOOR = 0.6  # a second part's topic must score this on the part alone to be read as asked
+MAX_PARTS = 2  # a question of more parts than this is a story around one question, not a list
+
+
+_ASKS = re.compile(r"(?<!\w)(?:" + _QUESTION_WORDS + r")(?!\w)|吗|什么|怎么|怎样|如何|哪|几|多少|能不能|可不可以|是否",
+                   re.IGNORECASE)
+
+
+def parts(text: str) -> list[str]:
+    """A compound question's parts ("What is the annual review, and how do I do it online?"), or []
+    when it asks one thing. Only a message of exactly two parts, each a question, is read as two
+    questions: "I'm doing it for the first time, how ...?" is one question with its story."""
+    found = [p.strip(" ,，。.") for p in _SPLIT.split(text)]
+    found = [p for p in found if p]
+    if len(found) != MAX_PARTS or not all(_ASKS.search(p) for p in found):
+        return []
+    return found
+
+
+def second_topic(first: str, scored_parts, kinds: dict[str, str]) -> tuple[str, bool] | None:
+    """The topic a compound question's other part asks about, and whether it is clear enough to answer
+    (else it is offered as a button). scored_parts: per part, (its decision, its candidates)."""
+    for decision, candidates in scored_parts:
+        if decision.outcome == "answer" and decision.topic == first:
+            continue  # this part is the one already answered
+        if decision.outcome == "fallback" and decision.out_of_scope and candidates[0].kind == "uncovered":
+            continue  # a gap: the first answer is what we have
+        for c in candidates:
+            if c.kind == "answer" and kinds.get(c.topic) == "answer" and c.topic != first and c.score >= PART_FLOOR:
+                return c.topic, decision.outcome == "answer" and decision.topic == c.topic
+            if c.kind in GAP_KINDS and c.kind == "uncovered":
+                break
+    return None
