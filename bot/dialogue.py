@@ -361,7 +361,7 @@ class Dialogue:
         closest = [t for t in offered if not t.startswith("flow:")][:3]
         titles = [self._title(t, turn.lang) for t in closest]
         text = _fallback_text(turn.lang, out_of_scope, tuple(titles))
-        buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)]
+        buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)] + [person_button(turn.lang)]
         return self._reply(turn, text, "fallback", buttons=buttons, fallback=True, confidence=decision.confidence)
 
     def _answer(self, topic: Topic, turn: Turn, confidence: float = 1.0) -> Reply:
@@ -580,7 +580,10 @@ class Dialogue:
             topic = self.kb.topics[rest]  # "walk me through it" under an answer: from where that answer is
             return self._start_flow(self.flows[topic.flow], turn, topic.flow_choice)
         if bid == "not:that":  # "No" to "Do you mean ...?": the guess was wrong, and that is all we had
-            return self._reply(turn, render.say("not_that", turn.lang), "fallback", fallback=True)
+            return self._reply(turn, render.say("not_that", turn.lang), "fallback", fallback=True,
+                               buttons=[person_button(turn.lang)])
+        if bid == PERSON:
+            return self._escalate(turn)
         if bid == "remind:on":
             return self._remind(turn, on=True)
         if kind == "cmd":
@@ -663,7 +666,8 @@ class Dialogue:
 
     def _escalate(self, turn: Turn) -> Reply:
         turn.user.misses = 0
-        text = render.render("escalate", turn.lang, recent=turn.user.recent[-RECENT:])
+        text = render.render("escalate", turn.lang, recent=turn.user.recent[-RECENT:],
+                             contact=self.switch.contact.lines(turn.lang))
         buttons = []
         state = turn.user.flow_state
         if state and state.get("flow") in self.flows:  # their place is kept: offer to go back to it
@@ -674,6 +678,10 @@ class Dialogue:
 
     def _feedback(self, turn: Turn, topic: str, vote: int) -> Reply:
         self.store.record_feedback(turn.user.id, topic, turn.lang, vote)
+        if vote < 0:  # it did not help: a person might
+            text = render.say("thanks_feedback", turn.lang) + " " + render.say("feedback_down", turn.lang)
+            return self._reply(turn, text, "command",
+                               buttons=[person_button(turn.lang)])
         return self._reply(turn, render.say("thanks_feedback", turn.lang), "command")
 
     def _remind(self, turn: Turn, on: bool) -> Reply:
@@ -692,6 +700,13 @@ class Dialogue:
         if flow is None and turn.user.flow_state and kind != "step":
             flow, step = turn.user.flow_state.get("flow"), turn.user.flow_state.get("step")
         return Reply(turn.user.id, text, turn.lang, kind, list(buttons or []), topic, flow, step, fallback, confidence)
+
+
+PERSON = "person"  # the button id of "Talk to a person": the bureau's contact and the summary
+
+
+def person_button(lang: str) -> Button:
+    return Button(render.say("person_button", lang), PERSON)
 
 
 @lru_cache(maxsize=1024)  # drawn from content only: the same few fallbacks recur
