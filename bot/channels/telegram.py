@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -32,6 +33,7 @@ from bot import render
 from bot.channels.telegram_format import KB_FIRST, KB_MORE, has_more, keyboard, split_text, to_html
 from bot.channels.telegram_runtime import (PerChatRateLimiter, PerUserOrder, Settings, SettingsError,
                                            install_redaction, redact)
+from bot.channels.telegram_webhook import WebhookServer
 from bot.dialogue import hint_language
 from bot.messages import LANGS, Message, Reply
 from bot.reminders import due, next_window
@@ -311,21 +313,19 @@ def polling_options(settings: Settings) -> dict:
     return {"timeout": settings.poll_timeout, "bootstrap_retries": 3, "allowed_updates": None}
 
 
-def webhook_options(settings: Settings) -> dict:
-    return {"listen": settings.webhook_listen, "port": settings.webhook_port, "url_path": settings.url_path,
-            "webhook_url": settings.webhook_url, "secret_token": settings.webhook_secret, "bootstrap_retries": 3}
-
-
 @contextlib.asynccontextmanager
 async def running(app: Application, settings: Settings) -> AsyncIterator[Application]:
-    """The bot running inside an event loop that is already running (tests, embedding):
-    the same steps, in the same order, as `Application.run_polling` / `run_webhook`."""
+    """The bot running inside an event loop that is already running (tests, embedding, webhook mode):
+    the same steps, in the same order, as `Application.run_polling`; in webhook mode our own
+    server (bot/channels/telegram_webhook.py) in place of PTB's."""
     await app.initialize()
+    hook = None
     try:
         if app.post_init:
             await app.post_init(app)
         if settings.webhook_url:
-            await app.updater.start_webhook(**webhook_options(settings))
+            hook = WebhookServer(app, settings)
+            await hook.start()
         else:
             await app.updater.start_polling(**polling_options(settings))
         await app.start()
@@ -334,12 +334,26 @@ async def running(app: Application, settings: Settings) -> AsyncIterator[Applica
         finally:
             if app.updater.running:
                 await app.updater.stop()
+            if hook is not None:
+                await hook.stop()
             if app.running:
                 await app.stop()
     finally:
+        if hook is not None:
+            await hook.stop()
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+async def until_signal(app: Application, settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, as `Application.run_polling` does."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(app, settings):
+        await stop.wait()
 
 
 def run_from_env(db_path: str | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -360,7 +374,7 @@ def run_from_env(db_path: str | None = None, env: Mapping[str, str] | None = Non
     try:
         if settings.webhook_url:
             log.info("Telegram bot starting (webhook on %s:%s)", settings.webhook_listen, settings.webhook_port)
-            app.run_webhook(**webhook_options(settings))
+            asyncio.run(until_signal(app, settings))
         else:
             log.info("Telegram bot starting (long polling)")
             app.run_polling(**polling_options(settings))
