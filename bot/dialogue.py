@@ -497,7 +497,8 @@ class Dialogue:
         at = counting.progress(flow, state)
         where = render.say("step_of", lang, k=at.k, n=at.n) if at.numbered else render.say("choose_way", lang)
         checklist = [{"label": item.label[lang], "ticked": item.id in state.ticked} for item in step.checklist]
-        source = "; ".join(self.kb.sources[s].title[lang] for s in step.sources if s in self.kb.sources)
+        source = render.say("source_sep", lang).join(self.kb.sources[s].title[lang] for s in step.sources
+                                                     if s in self.kb.sources)
         text = render.render("step", lang, title=flow.title[lang], progress=where,
                              text=step.text[lang], checklist=checklist, source=source)
         if prefix:

@@ -137,7 +137,7 @@ def test_every_answer_cites_its_sources(dialogue, tid, lang):
     assert (reply.kind, reply.topic, reply.lang, reply.fallback) == ("answer", tid, lang, False)
     topic = KB.topics[tid]
     assert topic.answer[lang] in reply.text
-    assert f"{say('source', lang)}:" in reply.text
+    assert f"{say('source', lang)}{say('source_colon', lang)}" in reply.text  # 来源：in Chinese
     assert {"en": "Source", "es": "Fuente", "zh": "来源"}[lang] in reply.text
     for sid in topic.sources:
         assert KB.sources[sid].title[lang] in reply.text

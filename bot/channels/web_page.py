@@ -51,7 +51,7 @@ def blocks(text: str, reply_kind: str = "answer", source_word: str = "") -> tupl
             kind = "steps"
         elif lines[0].startswith(_TICKBOX) or len(lines) > 1 and all(l.startswith(_TICKBOX) for l in lines[1:]):
             kind = "checklist"
-        elif source_word and lines[0].startswith(source_word + ":"):
+        elif source_word and lines[0].startswith((source_word + ":", source_word + "：")):  # Chinese: full width
             kind = "source"
         elif reply_kind == "step" and " · " in lines[0] and len(lines) == 1 and not any(b.kind == "heading" for b in out):
             kind = "heading"
