@@ -79,6 +79,16 @@ def _dialogue(store):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bot.store import StoreError
+
+    try:
+        return _main(argv)
+    except StoreError as err:  # a database that cannot be used: one sentence, no traceback
+        print(f"socialbot: {err}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("SOCIALBOT_LOG", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -160,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         print(report(_store(args.db), since_days=args.since, lang=args.lang))
         return 0
     if command == "db":
-        _store(args.db).backup(args.path)
+        try:
+            _store(args.db).backup(args.path)
+        except (ValueError, OSError) as err:
+            print(f"socialbot db backup: {err}", file=sys.stderr)
+            return 1
         print(f"backed up to {args.path}")
         return 0
     if command in ("pause", "resume"):

@@ -18,7 +18,7 @@ from bot import focus, intents, render
 from bot.pause import Switch
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
-from bot.store import RECENT, Store, UserRow, now
+from bot.store import RECENT, Store, StoreUnavailable, UserRow, now
 from conversations import events as ev
 from conversations import machine, words
 from conversations import progress as counting
@@ -117,21 +117,25 @@ class Dialogue:
             if self.switch.paused(self.store):  # the operator stopped the assistant: only the bureau's contact
                 return self.switch.reply(msg, self._language(msg))
             return self._handle(msg)
+        except StoreUnavailable:  # the disk is full or read-only: the store logged it; the user is told
+            return self._failed(msg, "cannot_save")
         except Exception:  # one broken message must never take the bot (or a user's place) down
             log.exception("dialogue failed for a message (user %s)", msg.user)
             return self._failed(msg)
 
-    def _failed(self, msg: Message) -> Reply:
+    def _failed(self, msg: Message, key: str = "error") -> Reply:
         """The reply when answering failed: in the user's language, saying where they still are."""
         lang, flow, step = hint_language(msg.lang_hint) or "en", None, None
+        text = clean(msg.text)[0]
+        detected = detect(text) if text and not text.startswith("/") else None
         try:
             user = self.store.user(msg.user)
-            lang = user.lang or lang
+            lang = detected or user.lang or lang
             if user.flow_state:
                 flow, step = user.flow_state.get("flow"), user.flow_state.get("step")
-        except Exception:  # the store itself failed: the hint's language, no place
-            pass
-        return Reply(msg.user, render.say("error", lang), lang, "error", flow=flow, step=step)
+        except Exception:  # the store itself failed: the message's or the hint's language, no place
+            lang = detected or lang
+        return Reply(msg.user, render.say(key, lang), lang, "error", flow=flow, step=step)
 
     def _language(self, msg: Message) -> str:
         """The language a message is answered in, without answering it."""

@@ -14,6 +14,7 @@ the last commits).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -189,6 +190,43 @@ def user_key(user_id: str) -> str:
     return "~" + hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
+class StoreError(Exception):
+    """The database cannot be used; the message says, in one sentence, what is wrong and what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """A write failed while running (a full disk, a file made read-only, an I/O error): nothing of
+    that message was saved, and the user should be told so."""
+
+
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def explain(err: BaseException, path) -> str:
+    """What an error opening or writing the database means for an operator, and what to do."""
+    text = str(err).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"the database {path} is damaged or is not a socialbot database: restore the copy made by "
+                f"`socialbot db backup` to that path, or move the file away to start with an empty one")
+    if "full" in text or isinstance(err, OSError) and err.errno in _FULL:
+        return f"the disk holding the database {path} is full: free some space, then start socialbot again"
+    if "disk i/o" in text:
+        return (f"the database {path} cannot be written (disk I/O error): the disk may be full or failing; "
+                f"free some space or check the disk, then start socialbot again")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(
+            err, (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError)):
+        return (f"socialbot cannot write the database {path} (the file or its directory is read-only or not "
+                f"a directory): give it write access, or set SOCIALBOT_DB to a writable file")
+    return (f"the database {path} cannot be used ({err}): check the file and its disk, or restore the copy "
+            f"made by `socialbot db backup`")
+
+
+def _write_failed(err: sqlite3.Error) -> bool:
+    """A write error that is about the disk, not the statement: the service cannot save right now."""
+    text = str(err).lower()
+    return any(w in text for w in ("full", "readonly", "read-only", "disk i/o", "unable to open", "locked"))
+
+
 def default_path() -> Path:
     if os.environ.get("SOCIALBOT_DB"):
         return Path(os.environ["SOCIALBOT_DB"])
@@ -200,19 +238,31 @@ class Store:
     """One database; safe to share between threads (one lock around the connection)."""
 
     def __init__(self, path: str | Path | None = None, *, memory: bool = False):
-        if memory:
-            conn = sqlite3.connect(":memory:", check_same_thread=False)
-        else:
-            path = Path(path) if path else default_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT)
+        self.path = None if memory else (Path(path) if path else default_path())
+        conn = None
+        try:
+            if memory:
+                conn = sqlite3.connect(":memory:", check_same_thread=False)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=BUSY_TIMEOUT)
+            self._open(conn, memory)
+        except StoreError:
+            if conn is not None:
+                conn.close()
+            raise
+        except (sqlite3.Error, OSError) as err:  # one clear sentence for the operator, not a traceback
+            if conn is not None:
+                conn.close()
+            raise StoreError(explain(err, self.path or ":memory:")) from None
+
+    def _open(self, conn: sqlite3.Connection, memory: bool) -> None:
         # No implicit transactions: a single statement commits on its own, and a multi-statement write
         # says BEGIN IMMEDIATE itself (sqlite-utils' own atomic() says BEGIN as well).
         conn.isolation_level = None
         # No sqlite-utils plugins: whatever else is installed must not run code on citizens' data, and
         # finding plugins reads every installed package's metadata (~40 ms of every start).
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
-        self.path = None if memory else path
         self.lock = threading.RLock()
         with self.lock:
             if not memory:
@@ -220,7 +270,18 @@ class Store:
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.execute("PRAGMA secure_delete=ON")  # an erased row is overwritten, not left in a free page
+            self._refuse_newer()
             self._migrate()
+
+    def _refuse_newer(self) -> None:
+        """A database a newer socialbot has migrated further than this one knows is refused whole:
+        serving it would fail on every request, or worse, write rows the newer schema does not expect."""
+        known = {m.name for m in migrations._migrations}  # sqlite-utils keeps the registered ones there
+        unknown = sorted({m.name for m in migrations.applied(self.db)} - known)
+        if unknown:
+            raise StoreError(f"the database {self.path} was written by a newer socialbot (schema steps "
+                             f"{', '.join(unknown)} are unknown to this version): upgrade socialbot, or set "
+                             f"SOCIALBOT_DB to a backup made by this version")
 
     def _migrate(self) -> None:
         """Apply pending migrations once, even when several processes open a new file together."""
@@ -234,19 +295,34 @@ class Store:
         """One write transaction: all of it is committed, or none of it."""
         with self.lock:
             conn = self.db.conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as err:
+                if _write_failed(err):
+                    raise self._unavailable(err) from err
                 raise
+
+    def _unavailable(self, err: sqlite3.Error) -> StoreUnavailable:
+        """A write the disk refused, as StoreUnavailable, with one log line for the operator."""
+        log.error("the database cannot save: %s", explain(err, self.path or ":memory:"))
+        return StoreUnavailable(explain(err, self.path or ":memory:"))
 
     def _write1(self, sql: str, args=()) -> sqlite3.Cursor:
         """One write statement, committed on its own (atomic: SQLite runs it as its own transaction)."""
         with self.lock:
-            return self.db.conn.execute(sql, args)
+            try:
+                return self.db.conn.execute(sql, args)
+            except sqlite3.Error as err:
+                if _write_failed(err):
+                    raise self._unavailable(err) from err
+                raise
 
     # -- users -----------------------------------------------------------------------
     def user(self, user_id: str) -> UserRow:
@@ -421,8 +497,12 @@ class Store:
         """A consistent copy while the bot runs (SQLite's online backup API, in one step, so the
         copy is one snapshot even while other connections write). The copy appears whole or not at all."""
         target = Path(target)
-        if self.path is not None and target.resolve() == Path(self.path).resolve():
-            raise ValueError("the backup must go to another file than the database itself")
+        if self.path is not None:
+            live = Path(self.path).resolve()
+            own = {live, *(live.with_name(live.name + end) for end in ("-wal", "-shm", "-journal"))}
+            if target.resolve() in own:  # writing there would destroy the live database
+                raise ValueError(f"the backup must go to another file than the database {self.path} "
+                                 f"and its {target.resolve().name[len(live.name):] or 'file'}")
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)

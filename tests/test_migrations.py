@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.store import Store, migrations
+from bot.store import Store, StoreError, migrations
 
 NAMES = [m.name for m in migrations._migrations]
 FIRST, SECOND = NAMES[0], NAMES[1]
@@ -159,7 +159,8 @@ def test_opening_again_applies_nothing(tmp_path):
     store.close()
 
 
-def test_a_database_from_a_newer_socialbot_still_opens(tmp_path):
+def test_a_database_from_a_newer_socialbot_is_refused_with_a_clear_message(tmp_path):
+    # Issue 13: served anyway, a newer schema (a column made NOT NULL, one renamed) failed every request.
     path = tmp_path / "newer.db"
     Store(path).close()
     db = sqlite_utils.Database(path)
@@ -167,7 +168,5 @@ def test_a_database_from_a_newer_socialbot_still_opens(tmp_path):
                                      "applied_at": "2030-01-01"})
     db["users"].add_column("future", str)
     db.close()
-    store = Store(path)
-    store.save_user(store.user("u"))
-    assert store.user("u").id == "u" and store.check() == "ok"
-    store.close()
+    with pytest.raises(StoreError, match="newer socialbot.*m999_from_the_future.*upgrade socialbot"):
+        Store(path)
