@@ -126,8 +126,11 @@ class Dialogue:
     def _failed(self, msg: Message, key: str = "error") -> Reply:
         """The reply when answering failed: in the user's language, saying where they still are."""
         lang, flow, step = hint_language(msg.lang_hint) or "en", None, None
-        text = clean(msg.text)[0]
-        detected = detect(text) if text and not text.startswith("/") else None
+        try:  # what failed may be the language detection itself
+            text = clean(msg.text)[0]
+            detected = detect(text) if text and not text.startswith("/") else None
+        except Exception:
+            detected = None
         try:
             user = self.store.user(msg.user)
             lang = detected or user.lang or lang
