@@ -147,17 +147,19 @@ async def test_a_pressed_button_is_acknowledged_then_answered_in_a_new_message(a
     assert "message_id" not in api.calls_to("sendMessage")[-1].params  # a new message, not an edit
 
 
-async def test_a_procedure_walked_with_buttons_next_back_cancel(api, bot):
+async def test_a_procedure_walked_with_buttons_next_back_cancel_is_one_message_edited(api, bot):
     api.push_text(3, GUIDE_ME)
-    sent = await api.wait_sent(3)
-    assert step_of(sent[-1]) == 1
-    for label, step in (("Next", 2), ("Back", 1), ("Next", 2)):
+    [sent] = await api.wait_sent(3)
+    assert step_of(sent) == 1
+    for n, (label, step) in enumerate((("Next", 2), ("Back", 1), ("Next", 2)), 1):
         api.press(3, label)
-        sent = await api.wait_sent(3, len(sent) + 1)
-        assert step_of(sent[-1]) == step
+        edits = await api.wait_method("editMessageText", n)
+        assert step_of(edits[-1].params) == step
+        assert edits[-1].params["message_id"] == api.shown(3)[0]["message_id"]
     api.press(3, "Cancel")
-    sent = await api.wait_sent(3, len(sent) + 1)
-    assert sent[-1]["plain"].startswith(render.say("cancelled", "en", title="").split('"')[0])
+    edits = await api.wait_method("editMessageText", 4)
+    assert edits[-1].params["plain"].startswith(render.say("cancelled", "en", title="").split('"')[0])
+    assert len(api.sent(3)) == 1  # one message, changed four times
     assert len(api.calls_to("answerCallbackQuery")) == 4
 
 
@@ -329,8 +331,8 @@ async def test_a_restart_keeps_the_users_place_and_answers_no_update_twice(api, 
         api.push_text(12, GUIDE_ME)
         await api.wait_sent(12)
         last_id = api.press(12, "Next")
-        sent = await api.wait_sent(12, 2)
-        assert step_of(sent[-1]) == 2
+        [edit] = await api.wait_method("editMessageText")
+        assert step_of(edit.params) == 2
         await asyncio.wait_for(app.update_queue.join(), 5)
     # Stopping confirmed what was fetched: the last getUpdates asked for what comes after it.
     assert api.calls_to("getUpdates")[-1].params["offset"] == last_id + 1
@@ -339,11 +341,11 @@ async def test_a_restart_keeps_the_users_place_and_answers_no_update_twice(api, 
     polls_before = len(api.calls_to("getUpdates"))
     async with running(build_application(settings, new_dialogue(db)), settings) as app:
         await api.wait_for(lambda: len(api.calls_to("getUpdates")) > polls_before, what="polling again")
-        api.press(12, "Next")
-        sent = await api.wait_sent(12, 3)
-        assert step_of(sent[-1]) == 3
+        api.press(12, "Next")  # the step message from before the restart is still the one that changes
+        edits = await api.wait_method("editMessageText", 2)
+        assert step_of(edits[-1].params) == 3
         await asyncio.wait_for(app.update_queue.join(), 5)  # everything handled: nothing more comes
-    assert len(api.sent(12)) == 3  # nothing answered twice
+    assert len(api.sent(12)) == 1 and len(api.calls_to("editMessageText")) == 2  # nothing answered twice
     assert len(api.calls_to("answerCallbackQuery")) == 2
 
 

@@ -119,3 +119,72 @@ async def test_more_on_a_message_from_before_a_restart_says_it_is_old(api, bot):
     api.press(42, "More…")
     [ack] = await api.wait_method("answerCallbackQuery")
     assert ack.params["text"] == render.say("kb_gone", "en")
+
+
+# -- one procedure, one message ----------------------------------------------------------------------
+def edits(api: FakeBotApi, chat: int) -> list:
+    return [c for c in api.calls_to("editMessageText") if c.params.get("chat_id") == chat and c.status == 200]
+
+
+async def test_a_procedure_walked_by_buttons_is_one_message_and_n_edits_with_one_live_keyboard(api, bot,
+                                                                                             built_dialogue):
+    flow = built_dialogue.flows["enterprise_review"]
+    steps = await walk(api, 60, flow, "en")
+    [language, step] = api.shown(60)  # "/language en", then the procedure's one message
+    assert len(edits(api, 60)) == len(steps)  # every press after the first step, and the summary
+    assert all(e.params["message_id"] == step_message(api, 60) for e in edits(api, 60))
+    assert api.shown(60)[-1]["text"].startswith("✅")
+    assert api.live_keyboards(60) == [language["message_id"], step["message_id"]]  # no step but the last
+
+
+def step_message(api: FakeBotApi, chat: int) -> int:
+    return api.shown(chat)[-1]["message_id"]
+
+
+async def test_a_typed_word_answers_with_a_new_step_and_the_step_before_goes_quiet(api, bot):
+    api.push_text(61, "guide me through the company annual review")
+    await api.wait_sent(61)
+    [first] = api.shown(61)
+    api.push_text(61, "next")
+    await api.wait_sent(61, 2)
+    await api.wait_for(lambda: api.calls_to("editMessageReplyMarkup"), what="the old keyboard removed")
+    assert api.live_keyboards(61) == [step_message(api, 61)] and step_message(api, 61) != first["message_id"]
+    api.press(61, "Next")  # a button again: the new message changes, no third one
+    await api.wait_for(lambda: edits(api, 61), what="an edit")
+    assert len(api.sent(61)) == 2 and api.live_keyboards(61) == [step_message(api, 61)]
+
+
+async def test_a_tick_answers_with_a_pop_up_and_changes_the_step_in_place(api, bot):
+    api.push_text(62, "guide me through the company annual review")
+    await api.wait_sent(62)
+    api.press(62, "Next")
+    await api.wait_for(lambda: edits(api, 62), what="step 2")
+    item = next(text for row in rows(api.shown(62)[-1]) for text, _ in row if text.startswith("☐ "))
+    api.press(62, item)
+    await api.wait_for(lambda: len(edits(api, 62)) == 2, what="the tick shown")
+    assert api.calls_to("answerCallbackQuery")[-1].params["text"] == "☑ " + item[2:]
+    assert ("☑ " + item[2:]) in [text for row in rows(api.shown(62)[-1]) for text, _ in row]
+    assert len(api.sent(62)) == 1
+
+
+async def test_a_vote_is_thanked_in_a_pop_up_and_its_buttons_go(api, bot):
+    api.push_text(63, "When is the annual review?")
+    [answer] = await api.wait_sent(63)
+    api.press(63, "👍")
+    await api.wait_method("editMessageReplyMarkup")
+    assert api.calls_to("answerCallbackQuery")[-1].params["text"] == render.say("thanks_feedback", "en")
+    labels = [text for row in rows(api.shown(63)[-1]) for text, _ in row]
+    assert labels and "👍" not in labels and "👎" not in labels
+    assert len(api.sent(63)) == 1
+
+
+async def test_a_button_of_an_older_step_message_is_answered_below_and_goes_quiet(api, bot):
+    api.push_text(64, "guide me through the company annual review")
+    [first] = await api.wait_sent(64)
+    old_next = next(data for row in rows(first) for text, data in row if text == "Next ▶")
+    api.push_text(64, "next")
+    await api.wait_sent(64, 2)
+    api.push_button(64, old_next, message=api.shown(64)[0])  # a stale screen still showed it
+    sent = await api.wait_sent(64, 3)
+    assert sent[-1]["plain"].startswith(render.say("old_button", "en"))
+    await api.wait_for(lambda: api.live_keyboards(64) == [step_message(api, 64)], what="only the newest live")

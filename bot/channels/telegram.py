@@ -33,6 +33,7 @@ from bot import render
 from bot.channels.telegram_format import KB_FIRST, KB_MORE, has_more, keyboard, split_text, to_html
 from bot.channels.telegram_runtime import (PerChatRateLimiter, PerUserOrder, Settings, SettingsError,
                                            install_redaction, redact)
+from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without_feedback
 from bot.channels.telegram_webhook import WebhookServer
 from bot.dialogue import hint_language
 from bot.messages import LANGS, Message, Reply
@@ -67,6 +68,7 @@ class TelegramChannel:
         self.clock = clock
         # The full keyboards of recent messages whose "More…" hides options: (chat, message) -> (buttons, lang).
         self.menus: OrderedDict[tuple[int, int], tuple[list, str]] = OrderedDict()
+        self.steps = StepMessages()  # which message shows each user's current step
 
     # -- updates ------------------------------------------------------------------------------
     async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,21 +92,36 @@ class TelegramChannel:
         await self.send(context, msg.chat_id, reply, answering=msg)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A pressed inline button: answer the query, then send the result as a new message."""
+        """A pressed inline button: answered (a pop-up for a tick or a vote), then shown in place of
+        the step pressed, or as a new message."""
         query = update.callback_query
-        if not (query.data or "").startswith("kb:"):  # those are acknowledged with a pop-up
-            try:
-                await query.answer()
-            except TelegramError as err:  # too old to acknowledge, or the network: the press still deserves its answer
-                log.info("callback query not acknowledged: %s", err)
         if not query.data:  # a game's button: nothing of ours
+            await self.acknowledge(query)
             return
         if query.data.startswith("kb:"):  # the keyboard's own buttons: nothing for the dialogue
             await self.on_keyboard_button(update)
             return
         chat_id = query.message.chat.id if query.message else query.from_user.id
         reply = self.dialogue.handle(self.message(update, button=query.data, chat=chat_id))
+        await self.acknowledge(query, pop_up(query.data, reply))
+        pressed = query.message.message_id if isinstance(query.message, TgMessage) else None
+        kind = press_kind(query.data)
+        if kind == "feedback" and pressed is not None:  # thanked in the pop-up: only 👍 👎 go
+            await self.steps.retire(context.bot, chat_id, pressed, without_feedback(query.message.reply_markup))
+            return
+        if pressed is not None and kind in ("step", "tick"):
+            if self.steps.may_edit(chat_id, reply.user, pressed, query.data):
+                if await self.steps.edit(context.bot, chat_id, pressed, reply):
+                    return
+            else:  # a step's button on an older message: it goes quiet, the answer comes below
+                await self.steps.retire(context.bot, chat_id, pressed)
         await self.send(context, chat_id, reply)
+
+    async def acknowledge(self, query, text: str | None = None) -> None:
+        try:
+            await query.answer(text)
+        except TelegramError as err:  # too old to acknowledge, or the network: the press still deserves its answer
+            log.info("callback query not acknowledged: %s", err)
 
     async def on_keyboard_button(self, update: Update) -> None:
         """"More…" shows the options it hid; a stand-in of the fixed row says why it does nothing."""
@@ -162,6 +179,7 @@ class TelegramChannel:
             extra.pop("reply_parameters", None)
         if has_more(reply.buttons) and sent is not None:
             self.remember_menu(sent, reply)
+        await self.steps.sent(context.bot, chat_id, reply, sent.message_id if sent is not None else None)
 
     def remember_menu(self, sent: TgMessage, reply: Reply) -> None:
         self.menus[(sent.chat_id, sent.message_id)] = (list(reply.buttons), reply.lang)

@@ -1,0 +1,110 @@
+"""One procedure, one message: a press on a step edits that step's message in place, and a new
+message retires the keyboard of the step before, so only the current step has live buttons.
+
+Which message shows a user's current step is kept in memory: after a restart it is unknown, and
+a press on a step's own button (its id carries the step's tag) edits the message pressed, as
+before; nothing else is lost (the dialogue still answers an old button sensibly).
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from telegram import InlineKeyboardMarkup
+from telegram.error import BadRequest, TelegramError
+
+from bot.channels.telegram_format import keyboard, split_text, to_html
+from bot.messages import Reply
+
+log = logging.getLogger(__name__)
+
+KEPT = 4096  # users whose step message is remembered; the oldest is forgotten first
+
+
+def press_kind(data: str) -> str:
+    """tick, feedback, step (a step's own button) or other: how a press is answered."""
+    if data.startswith("fb:"):
+        return "feedback"
+    if data.startswith("flow:") and "@" in data:
+        return "tick" if ":tick:" in data else "step"
+    return "other"
+
+
+def carries_a_step(reply: Reply) -> bool:
+    """The reply's buttons act on the user's place in a procedure (a step, Continue, resume)."""
+    return any(b.id.startswith("flow:") and "@" in b.id for b in reply.buttons)
+
+
+def pop_up(data: str, reply: Reply) -> str | None:
+    """The short text a press answers with: the item as it is now (☑/☐), or the thanks for a vote."""
+    if press_kind(data) == "feedback":
+        return reply.text
+    if press_kind(data) == "tick":
+        pressed = data.partition("@")[0]
+        return next((b.label for b in reply.buttons if b.id.partition("@")[0] == pressed), None)
+    return None
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard after a vote: the same buttons without 👍 👎 (a vote is given once)."""
+    if markup is None:
+        return None
+    rows = [[b for b in row if not (b.callback_data or "").startswith("fb:")] for row in markup.inline_keyboard]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class StepMessages:
+    """Where each user's current step is shown: (chat, user) -> message id."""
+
+    def __init__(self) -> None:
+        self.live: OrderedDict[tuple[int, str], int] = OrderedDict()
+
+    def may_edit(self, chat_id: int, user: str, message_id: int, data: str) -> bool:
+        """A press on the message of the user's current step (or, not knowing it, on a step's button)."""
+        live = self.live.get((chat_id, user))
+        if live is not None:
+            return live == message_id
+        return press_kind(data) in ("step", "tick")
+
+    async def edit(self, bot, chat_id: int, message_id: int, reply: Reply) -> bool:
+        """The reply in place of the pressed message; False when it must be sent instead."""
+        parts = split_text(reply.text)
+        if len(parts) != 1:
+            return False
+        try:
+            await bot.edit_message_text(to_html(parts[0]), chat_id=chat_id, message_id=message_id,
+                                        reply_markup=keyboard(reply.buttons, reply.lang))
+        except BadRequest as err:
+            if "not modified" not in str(err).lower():  # gone, too old: a new message will do
+                log.info("step message %s in chat %s not edited: %s", message_id, chat_id, err)
+                return False
+        self._now_showing(chat_id, reply, message_id)
+        return True
+
+    async def sent(self, bot, chat_id: int, reply: Reply, message_id: int | None) -> None:
+        """A new message went out: the step before it loses its keyboard."""
+        key = (chat_id, reply.user)
+        before = self.live.get(key)
+        if before is not None and before != message_id:
+            await self.retire(bot, chat_id, before)
+            self.live.pop(key, None)
+        if message_id is not None:
+            self._now_showing(chat_id, reply, message_id)
+
+    async def retire(self, bot, chat_id: int, message_id: int, keeping: InlineKeyboardMarkup | None = None) -> None:
+        """The message's keyboard removed (or cut down to `keeping`)."""
+        try:
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=keeping)
+        except TelegramError as err:  # already without one, or gone: nothing left to press
+            log.debug("keyboard of message %s in chat %s not removed: %s", message_id, chat_id, err)
+
+    def _now_showing(self, chat_id: int, reply: Reply, message_id: int) -> None:
+        key = (chat_id, reply.user)
+        if carries_a_step(reply):
+            self.live[key] = message_id
+            self.live.move_to_end(key)
+            while len(self.live) > KEPT:
+                self.live.popitem(last=False)
+        elif self.live.get(key) == message_id:
+            del self.live[key]
