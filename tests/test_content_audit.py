@@ -206,3 +206,10 @@ def test_english_names_the_certification_and_the_form():
     assert "staff-addition form (增员表)" in KB.topics["new-employer-account"].answer["en"]
     labels = {i.id: i.label["en"] for i in FLOWS["new_employee_registration"].steps["unit_forms"].checklist}
     assert labels["staff_increase"] == "Staff-addition form (增员表)"
+
+
+@pytest.mark.parametrize("question, topic", [("what is the benefits eligibility certification", "annual-review-alipay"),
+                                             ("where do I get the staff-addition form", "new-employer-account"),
+                                             ("¿a dónde van mis cuotas de pensión?", "art12-pension")])
+def test_the_corrected_names_are_understood_when_a_user_repeats_them(dialogue, question, topic):
+    assert dialogue.say("repeat", question).topic == topic  # what the bot now says, a user may type back
