@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from datetime import datetime, timedelta
 
-from bot import focus, intents, render
+from bot import focus, intents, places, render
 from bot.pause import Switch
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
@@ -90,7 +90,7 @@ class Turn:
         self.notes: list[str] = []  # UI string keys said before the reply (too long, personal number)
 
 
-class Dialogue:
+class Dialogue(places.Places):
     def __init__(self, store: Store | None = None, kb: KnowledgeBase | None = None, flows: dict | None = None,
                  *, clock=now):
         self.store = store or Store(memory=True)
@@ -213,8 +213,10 @@ class Dialogue:
         if norm.isdigit() and 1 <= int(norm) <= len(turn.user.buttons):
             # "2" after a numbered "did you mean" list (or any buttons): the second one, as the console does
             return self._button(list(turn.user.buttons.values())[int(norm) - 1], turn)
+        if intents.intent("resume", text, norm):  # "go back to where I was"
+            return self._go_back(turn)
         if intents.intent("forget", text, norm):
-            return self._forget(turn)
+            return self._ask_forget(turn)
         if intents.intent("person", text, norm):
             return self._escalate(turn)
         if intents.intent("remind_on", text, norm):
@@ -424,7 +426,12 @@ class Dialogue:
         return None
 
     # -- procedures ------------------------------------------------------------------------------
-    def _start_flow(self, flow, turn: Turn, choice: str | None = None) -> Reply:
+    def _start_flow(self, flow, turn: Turn, choice: str | None = None, *, switch: bool = False) -> Reply:
+        current = self._in(turn)
+        if current is not None and current.flow != flow.id:
+            if not switch:  # never leave a place silently: ask, and keep it either way
+                return self._ask_switch(flow, choice, current, turn)
+            turn.user.parked = places.park(turn.user.flow_state)
         state = machine.start(flow)
         if choice:  # the user already said which way: no need to ask it again
             try:
@@ -482,10 +489,12 @@ class Dialogue:
             turn.user.misses = 0  # back from a side question: show the step they were at
             return self._show_step(flow, state, turn)
         if isinstance(event, ev.Cancel):
+            turn.user.parked = places.park(turn.user.flow_state)  # Undo puts it back exactly
             turn.user.flow_state = None
             turn.user.misses = 0
+            undo = Button(render.say("undo_button", turn.lang), places.UNDO)
             return self._reply(turn, render.say("cancelled", turn.lang, title=flow.title[turn.lang]), "command",
-                               buttons=self._home_buttons(turn.lang))
+                               buttons=[undo, *self._home_buttons(turn.lang)])
         try:
             new = machine.advance(flow, state, event)
         except machine.NotApplicable:
@@ -592,6 +601,9 @@ class Dialogue:
                                buttons=[person_button(turn.lang)])
         if bid == PERSON:
             return self._escalate(turn)
+        placed = self._place_button(bid, turn)
+        if placed is not None:
+            return placed
         if bid == "remind:on":
             return self._remind(turn, on=True)
         if kind == "cmd":
@@ -643,7 +655,7 @@ class Dialogue:
             turn.user.flow_state = None
             return self._reply(turn, render.say("nothing_to_cancel", lang), "command")
         if name == "forget":
-            return self._forget(turn)
+            return self._ask_forget(turn)
         if name == "remind":
             return self._remind(turn, on=arg not in ("off", "stop", "no", "cancel"))
         return self._reply(turn, render.say("help", lang), "command", buttons=self._home_buttons(lang))

@@ -111,6 +111,13 @@ def m005_settings_and_updates(db: sqlite_utils.Database) -> None:
     db["telegram_updates"].create_index(["ts"])
 
 
+@migrations()
+def m006_parked_place(db: sqlite_utils.Database) -> None:
+    """The procedure a user left (cancelled, or switched away from), so Undo or "go back to where I
+    was" puts them back exactly there; erased with the users row by /forget."""
+    db["users"].add_column("parked", str)
+
+
 # -- values --------------------------------------------------------------------------------------
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -173,6 +180,7 @@ class UserRow:
     buttons: dict[str, str] = field(default_factory=dict)  # last reply's labels -> ids, so typing a label presses it
     chat: str | None = None  # where a reminder goes (Telegram chat id)
     seen: str | None = None
+    parked: dict | None = None  # the place in a procedure they left, to go back to
 
 
 MAX_ID = 128  # characters of a user id stored as it is
@@ -328,30 +336,33 @@ class Store:
     def user(self, user_id: str) -> UserRow:
         with self.lock:
             row = self.db.conn.execute(
-                "select lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen"
+                "select lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen, parked"
                 " from users where id = ?", (user_key(user_id),)
             ).fetchone()
         if row is None:
             return UserRow(user_id)
-        lang, chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen = row
+        lang, chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen, parked = row
         flow_state, recent, buttons = _loads(flow_state, None), _loads(recent, []), _loads(buttons, {})
+        parked = _loads(parked, None)
         return UserRow(user_id, lang, bool(chosen), flow_state if isinstance(flow_state, dict) else None,
                        misses or 0, recent if isinstance(recent, list) else [], recent_topic,
-                       buttons if isinstance(buttons, dict) else {}, chat, seen)
+                       buttons if isinstance(buttons, dict) else {}, chat, seen,
+                       parked if isinstance(parked, dict) else None)
 
     def save_user(self, user: UserRow, at: datetime | None = None) -> None:
         """Write a user's row; `at` is when they were seen (the dialogue's clock, so tests can move it)."""
         stamp = _iso(at)
         self._write1(
             """insert into users (id, lang, lang_chosen, flow_state, misses, recent, recent_topic, buttons,
-               chat, created, seen) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               chat, created, seen, parked) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                on conflict(id) do update set lang = excluded.lang, lang_chosen = excluded.lang_chosen,
                flow_state = excluded.flow_state, misses = excluded.misses, recent = excluded.recent,
                recent_topic = excluded.recent_topic, buttons = excluded.buttons,
-               chat = coalesce(excluded.chat, users.chat), seen = excluded.seen""",
+               chat = coalesce(excluded.chat, users.chat), seen = excluded.seen, parked = excluded.parked""",
             (user_key(user.id), user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
              user.misses, _recent_json(tuple(user.recent[-RECENT:])), user.recent_topic,
-             _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat, stamp, stamp),
+             _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat, stamp, stamp,
+             _json(user.parked) if user.parked else None),
         )
         user.seen = stamp
 

@@ -619,7 +619,9 @@ def test_forget_leaves_no_row(dialogue):
     start_pp(dialogue, "u1")
     dialogue.say("other", "what's the weather tomorrow")
     assert store.holds("u1") >= 4
-    reply = dialogue.say("u1", "/forget")
+    asked = dialogue.say("u1", "/forget")
+    assert asked.kind == "command" and say("forget_ask", "en") in asked.text and store.holds("u1") >= 4
+    reply = dialogue.say("u1", say("forget_yes", "en"))
     assert reply.kind == "command" and say("forgotten", "en") in reply.text
     assert store.holds("u1") == 0
     assert store.holds("other") > 0  # only that user
@@ -630,7 +632,8 @@ def test_forget_leaves_no_row(dialogue):
 @pytest.mark.parametrize("text, lang", [("forget me", "en"), ("olvídame", "es"), ("删除我的数据", "zh")])
 def test_forget_in_words(dialogue, text, lang):
     dialogue.say("u1", "when is the annual review")
-    reply = dialogue.say("u1", text)
+    assert say("forget_ask", lang) in dialogue.say("u1", text).text
+    reply = dialogue.say("u1", say("forget_yes", lang))
     assert say("forgotten", lang) in reply.text and reply.lang == lang
     assert dialogue.store.holds("u1") == 0
 

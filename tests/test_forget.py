@@ -53,7 +53,10 @@ def test_forget_erases_everything_and_says_so(core, text, lang):
     assert all(per_table(core.store, "me").values()), per_table(core.store, "me")
     others = per_table(core.store, "other")
 
-    reply = core.say("me", text)
+    asked = core.say("me", text)  # asked first: one slip of a finger must not erase a person's progress
+    assert asked.lang == lang and [b.id for b in asked.buttons] == ["forget:yes", "forget:no"]
+    assert all(per_table(core.store, "me").values())
+    reply = core.say("me", render.say("forget_yes", lang))  # typing the label is pressing it
 
     assert (reply.kind, reply.lang) == ("command", lang)
     assert reply.text == render.say("forgotten", lang)
@@ -65,6 +68,7 @@ def test_forget_erases_everything_and_says_so(core, text, lang):
 def test_after_forget_the_user_starts_afresh(core):
     fill(core, "me", "es")
     core.say("me", "olvídame")
+    core.say("me", button="forget:yes")
     assert core.store.holds("me") == 0
     assert core.store.user("me").flow_state is None and core.store.user("me").lang is None
     reply = core.say("me", QUESTION["zh"])
@@ -73,6 +77,7 @@ def test_after_forget_the_user_starts_afresh(core):
 
 def test_forget_is_not_a_question_it_is_stored_as(core):
     core.say("me", "forget me")
+    core.say("me", "Yes, erase everything")
     assert core.store.unanswered() == [] and core.store.holds("me") == 0
 
 
@@ -92,7 +97,8 @@ def test_forget_through_batch(tmp_path):
     db = tmp_path / "socialbot.db"
     lines = [{"user": "me", "text": QUESTION["zh"]}, {"user": "me", "button": "fb:down:review-months"},
              {"user": "me", "button": "remind:on"}, {"user": "me", "text": MISS["zh"]},
-             {"user": "you", "text": MISS["en"]}, {"user": "me", "text": "删除我的信息"}]
+             {"user": "you", "text": MISS["en"]}, {"user": "me", "text": "删除我的信息"},
+             {"user": "me", "text": render.say("forget_yes", "zh")}]
     done = subprocess.run([sys.executable, "-m", "bot.cli", "batch", "--db", str(db)], cwd=ROOT, timeout=120,
                           input="".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines),
                           capture_output=True, text=True, encoding="utf-8")
@@ -244,6 +250,7 @@ def test_forget_leaves_nothing_in_the_database_file_or_its_wal(built_dialogue, t
         d.say("quokkazebra-user", text)
     assert b"quokkazebra" in (tmp_path / "f.db-wal").read_bytes() + (tmp_path / "f.db").read_bytes()
     d.say("quokkazebra-user", "/forget")
+    d.say("quokkazebra-user", button="forget:yes")
     assert d.store.holds("quokkazebra-user") == 0
     wal = tmp_path / "f.db-wal"
     assert b"quokkazebra" not in (wal.read_bytes() if wal.exists() else b"")

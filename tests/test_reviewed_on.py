@@ -176,6 +176,7 @@ def test_after_forget_the_next_message_is_a_first_one_again(dialogue):
     dialogue.say("f", "when is the annual review")
     assert intro("en") not in dialogue.say("f", "when is the annual review").text
     dialogue.say("f", "/forget")
+    dialogue.say("f", button="forget:yes")
     assert dialogue.say("f", "when is the annual review").text.startswith(intro("en"))
 
 

@@ -18,6 +18,7 @@ def test_an_odd_user_id_is_answered_and_keeps_its_place(dialogue, user):
     second = dialogue.say(user, "Alipay")
     assert second.kind == "step" and second.step != first.step
     assert dialogue.say(user, "/forget").kind == "command"
+    assert dialogue.say(user, button="forget:yes").kind == "command"
     assert dialogue.store.holds(user) == 0
 
 

@@ -158,8 +158,12 @@ def test_forget_erases_and_clears_the_cookie(server, client):
     client.say("When is the annual review?")
     sid = next(c.value for c in client.jar if c.name == web.COOKIE)
     assert client.status == 200
+    web_users = "select count(*) from users where id like 'web:%'"
+    before = server.dialogue.store.db.execute(web_users).fetchone()[0]
     page = client.post("/forget")
     assert client.status == 200 and "erased" in page.bubbles[-1].text
+    # the page's Erase button is the confirmation: the row is gone, not just the cookie
+    assert server.dialogue.store.db.execute(web_users).fetchone()[0] == before - 1
     assert not any(c.name == web.COOKIE for c in client.jar)
     fresh = client.open()
     assert not [b for b in fresh.bubbles if b.who == "user"]

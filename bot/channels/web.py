@@ -20,7 +20,7 @@ from pathlib import Path
 import tornado.httpserver
 import tornado.web
 
-from bot import privacy, render
+from bot import places, privacy, render
 from bot.channels import web_page
 from bot.dialogue import hint_language
 from bot.messages import LANGS, Message
@@ -240,7 +240,8 @@ class ForgetHandler(ChatHandler):
         sid = self.session(create=False)
         lang = self.page_lang(sid) if sid else "en"
         if sid:
-            self.dialogue.handle(Message(user=user_id(sid), text="/forget", channel="web"))
+            # The page's own "Erase" form is the confirmation the dialogue otherwise asks for.
+            self.dialogue.handle(Message(user=user_id(sid), button=places.FORGET_YES, channel="web"))
             self.forget(sid)
         back = "/embed" if self.get_body_argument("back", "/") == "/embed" else "/"
         self.set_header("Content-Type", "text/html; charset=utf-8")

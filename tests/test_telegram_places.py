@@ -1,0 +1,44 @@
+"""Switch, Stay, Cancel and Undo through Telegram: the real Application against the fake Bot API
+server over HTTP (tests/fake_bot_api.py), as tests/test_telegram.py does. What the user sees is
+read from the messages as they show now, so a step edited in place and a new message both count."""
+from __future__ import annotations
+
+from bot import render
+from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401 (fixtures)
+
+USER = 4242
+
+
+async def shows(api, uid: int, needle: str) -> dict:
+    """Waits until the bot's latest message in the chat, as shown now, contains `needle`."""
+    def latest():
+        shown = api.shown(uid)
+        return shown and needle in shown[-1]["text"] and shown[-1]
+    return await api.wait_for(latest, what=f"{needle!r} shown to {uid}")
+
+
+async def test_switching_asks_stay_keeps_and_undo_restores(api, bot):
+    api.push_text(USER, "/start")
+    await shows(api, USER, render.say("welcome", "en"))
+    api.press(USER, "Declare with the client")
+    await shows(api, USER, "Declare with the client")
+    api.press(USER, "Next")  # to its checklist step
+    step = await shows(api, USER, render.say("checklist", "en"))
+    ticked = next(label for label, _ in api.buttons(step) if label.startswith("☐"))
+    api.press(USER, ticked)
+    await api.wait_for(lambda: any(t.startswith("☑") for t, _ in api.buttons(api.shown(USER)[-1])),
+                       what="the tick shown")
+
+    api.push_text(USER, "guide me through paying social insurance myself")
+    asked = await shows(api, USER, "Pay social insurance yourself")
+    assert [label.strip("◀▶ ") for label, _ in api.buttons(asked)] == ["Switch", "Stay"]
+    api.press(USER, "Stay")
+    back = await shows(api, USER, render.say("checklist", "en"))
+    assert any(t == "☑ " + ticked[2:] for t, _ in api.buttons(back))  # the same place, its tick kept
+
+    api.push_text(USER, "/cancel")
+    cancelled = await shows(api, USER, render.say("cancelled", "en", title="").split('"')[0])
+    assert api.buttons(cancelled)[0][0] == "Undo"
+    api.press(USER, "Undo")
+    undone = await shows(api, USER, render.say("back_to_place", "en"))
+    assert any(t == "☑ " + ticked[2:] for t, _ in api.buttons(undone))
