@@ -22,10 +22,11 @@ def at_materials_with_a_tick(core, user: str, lang: str) -> dict:
     core.say(user, f"/language {lang}")
     core.say(user, button="flow:enterprise_review:start")
     core.say(user, NEXT[lang])
-    reply = core.say(user, button="flow:enterprise_review:tick:review_form" + step_tag("materials"))
+    item = core.flows["enterprise_review"].steps["materials"].checklist[0].id
+    reply = core.say(user, button=f"flow:enterprise_review:tick:{item}" + step_tag("materials"))
     assert reply.step == "materials"
     place = core.store.user(user).flow_state
-    assert place["ticked"] == ["review_form"] and place["path"] == ["intro"]
+    assert place["ticked"] == [item] and place["path"] == ["intro"]
     return place
 
 
