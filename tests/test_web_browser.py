@@ -29,7 +29,7 @@ QUESTION = {"en": "When is the annual review?", "es": "cuando es la revision anu
 VAGUE = {"en": "card", "es": "seguro", "zh": "卡"}  # each gets a "did you mean"
 PROCEDURE = {"en": "Annual review on your phone", "es": "Revisión anual con el móvil", "zh": "手机办理社保年审"}
 STEP_WORDS = {"en": "Step 1 of", "es": "Paso 1 de", "zh": "第 1 步"}
-PHONE = {"width": 360, "height": 740}
+PHONE = {"width": 390, "height": 844}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
@@ -61,17 +61,23 @@ def open_page(browser, server):
     """A fresh browser profile (its own cookies) on the chat, in a language, with or without JavaScript."""
     contexts = []
 
-    def opener(lang: str = "en", js: bool = True, viewport: dict | None = None, path: str = "/"):
+    def opener(lang: str = "en", js: bool = True, viewport: dict | None = None, path: str = "/",
+               enhance: bool = True):
+        """enhance=False: the browser runs scripts (axe needs them) but web.js never loads, so the
+        page is exactly the one a browser with JavaScript off gets."""
         context = browser.new_context(locale=lang, java_script_enabled=js, viewport=viewport or {"width": 1000, "height": 800})
+        context.set_default_timeout(10_000)  # a safety net for a broken page, not a speed check
         contexts.append(context)
         page = context.new_page()
+        if not enhance:
+            page.route("**/static/web.js", lambda route: route.abort())
         errors = []
         page.on("pageerror", lambda err: errors.append(str(err)))
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.errors = errors
         page.goto(server.url + path)
         expect(page.locator("#log .turn-bot")).to_have_count(1)
-        if js:
+        if js and enhance:
             expect(page.locator("html.js")).to_have_count(1)  # web.js ran
         return page
 
@@ -86,26 +92,27 @@ def bot_turns(page):
 
 def ask(page, text: str, js: bool = True):
     """Type a question and press Enter, as a person would; wait until its reply is on the page."""
-    before = bot_turns(page).count()
     page.locator("#text").fill(text)
-    page.locator("#text").press("Enter")
-    if js:
-        expect(bot_turns(page)).to_have_count(before + 1)
-    else:
-        page.wait_for_load_state()
-        expect(page.locator("#log .turn-user").last).to_have_text(text)
-    return bot_turns(page).last
+    return reply_to(page, text, js, lambda: page.locator("#text").press("Enter"))
 
 
-def press(page, label: str, js: bool = True):
-    """Click a button of the last reply."""
+def press(page, label: str, js: bool = True, which: int = -1):
+    """Click a button of the last reply (or of another: `which` counts the bot's replies)."""
+    button = bot_turns(page).nth(which).get_by_role("button", name=label, exact=True)
+    return reply_to(page, label, js, button.click)
+
+
+def reply_to(page, said: str, js: bool, act):
+    """Do act, then wait for the reply: one more bubble appended (JavaScript) or the new page (none)."""
     before = bot_turns(page).count()
-    page.locator("#log .turn-bot").last.get_by_role("button", name=label, exact=True).click()
     if js:
-        expect(bot_turns(page)).to_have_count(before + 1)
+        act()
     else:
-        page.wait_for_load_state()
-        expect(page.locator("#log .turn-user").last).to_have_text(label)
+        with page.expect_navigation():
+            act()
+    expect(bot_turns(page)).to_have_count(before + 1)
+    if said:
+        expect(page.locator("#log .turn-user .said").last).to_have_text(said)
     return bot_turns(page).last
 
 
@@ -153,3 +160,163 @@ def test_with_javascript_a_procedure_walked_by_clicking_keeps_focus_and_survives
     expect(bot_turns(page).last).to_have_attribute("data-step", where)
     expect(bot_turns(page).last).to_contain_text("Step 2 of")
     assert not page.errors, page.errors
+
+
+def test_the_language_switch_re_renders_the_step(open_page):
+    page = open_page("en")
+    press(page, PROCEDURE["en"])
+    page.locator("form.languages").get_by_role("button", name="中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh")
+    step = bot_turns(page).last
+    expect(step).to_have_attribute("data-kind", "step")
+    expect(step).to_have_attribute("lang", "zh")
+    expect(step).to_contain_text(STEP_WORDS["zh"])
+    expect(page.locator("form.languages button[aria-current=true]")).to_have_text("中文")
+    expect(page.get_by_label("您的问题", exact=False)).to_have_count(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
+def test_with_javascript_off_the_plain_forms_answer_and_walk_a_procedure(open_page, lang):
+    page = open_page(lang, js=False)
+    assert page.locator("html.js").count() == 0
+    reply = ask(page, QUESTION[lang], js=False)
+    expect(reply).to_have_attribute("data-kind", "answer")
+    expect(reply).to_have_attribute("lang", lang)
+    step = press(page, PROCEDURE[lang], js=False, which=0)  # the welcome's button, further up the page
+    expect(step).to_have_attribute("data-kind", "step")
+    expect(step).to_contain_text(STEP_WORDS[lang])
+    step = press(page, {"en": "Alipay", "es": "Alipay", "zh": "支付宝"}[lang], js=False)
+    expect(step).to_contain_text(STEP_WORDS[lang].replace("1", "2"))
+
+
+def test_lang_attributes_follow_each_reply_not_the_page(open_page):
+    """On an English page a question typed in Chinese is answered in Chinese, marked lang=zh, so a
+    screen reader switches voice for that reply and back for the page around it."""
+    page = open_page("en")
+    for code, name in (("en", "English"), ("es", "Español"), ("zh", "中文")):
+        assert page.locator("form.languages").get_by_role("button", name=name).get_attribute("lang") == code
+    reply = ask(page, QUESTION["zh"])
+    expect(reply).to_have_attribute("lang", "zh")
+    assert page.locator("#log .turn-user").last.get_attribute("lang") == "zh"
+    expect(page.locator("#status")).to_have_attribute("lang", "zh")
+    assert page.locator("html").get_attribute("lang") == "en"  # the page's own words are still English
+    reply = ask(page, QUESTION["es"])
+    expect(reply).to_have_attribute("lang", "es")
+    langs = page.eval_on_selector_all("#log .turn", "nodes => nodes.map(n => n.lang)")
+    assert all(langs) and set(langs) >= {"en", "es", "zh"}
+
+
+def tab_to(page, target, most: int = 40) -> None:
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if target.evaluate("b => b === document.activeElement"):
+            return
+    pytest.fail(f"{target} cannot be reached with Tab")
+
+
+def test_keyboard_only(open_page):
+    """Tab to a reply's button, press it with Enter, then Space on the next one: each reply arrives,
+    focus stays on the control the user pressed and is visible."""
+    page = open_page("en")
+    target = bot_turns(page).first.get_by_role("button", name=PROCEDURE["en"], exact=True)
+    tab_to(page, target)
+    outline = target.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
+    assert outline.split()[0] != "none" and outline.split()[1] != "0px", outline
+    step = reply_to(page, PROCEDURE["en"], True, lambda: page.keyboard.press("Enter"))
+    expect(step).to_contain_text("Step 1 of")
+    assert target.evaluate("b => b === document.activeElement"), "focus was moved"
+    alipay = step.get_by_role("button", name="Alipay", exact=True)
+    tab_to(page, alipay)
+    step = reply_to(page, "Alipay", True, lambda: page.keyboard.press("Space"))
+    expect(step).to_contain_text("Step 2 of")
+    page.locator("#text").focus()
+    reply = reply_to(page, "", True, lambda: (page.keyboard.type(QUESTION["en"]), page.keyboard.press("Enter")))
+    expect(reply).to_have_attribute("data-kind", "answer")
+    assert page.evaluate("document.activeElement.id") == "text"
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_a_phone_screen_at_320_px_and_at_200_percent_text(open_page, shots):
+    page = open_page("en", viewport={"width": 320, "height": 640})
+    press(page, PROCEDURE["en"])
+    assert no_horizontal_scroll(page)
+    sizes = page.eval_on_selector_all(
+        "button, input:not([type=hidden])",
+        "nodes => nodes.map(n => { const r = n.getBoundingClientRect(); return [r.width, r.height, n.textContent]; })")
+    small = [s for s in sizes if s[0] < 24 or s[1] < 24]
+    assert not small, f"targets under 24x24 px: {small}"
+    page.evaluate("document.documentElement.style.fontSize = '225%'")  # 200% of the page's own 112.5%
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=shots / "web-320px-200pct.png", full_page=True)
+
+
+def test_the_phone_screenshot_for_the_readme(open_page, shots):
+    """A conversation in a procedure on a phone, kept in docs/ (SOCIALBOT_WEB_SHOTS=docs)."""
+    page = open_page("en", viewport=PHONE)
+    ask(page, QUESTION["en"])
+    press(page, PROCEDURE["en"], which=0)
+    press(page, "Alipay")
+    page.locator("#text").blur()
+    page.mouse.move(0, 0)  # no button drawn hovered
+    page.locator("#log .turn-user").last.evaluate("n => n.scrollIntoView({block: 'start'})")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=shots / "web-phone.png")
+
+
+
+@pytest.fixture(scope="module")
+def axe():
+    return Axe()
+
+
+def axe_violations(axe, page) -> list[str]:
+    """axe-core's WCAG 2.2 A/AA rules on the page as it is now: one line per violation."""
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    return [f"{v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}: {v['nodes'][0]['target']})"
+            for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
+def test_axe_finds_no_violation_on_the_four_pages(open_page, axe, shots, lang, js):
+    """The empty page, an answer, a procedure's step and a "did you mean", each checked by axe (which
+    needs scripts: the page without JavaScript is the one whose web.js never loads)."""
+    page = open_page(lang, viewport=PHONE, enhance=js)
+    assert page.locator("html.js").count() == (1 if js else 0)
+    found = {}
+    found["empty"] = axe_violations(axe, page)
+    page.screenshot(path=shots / f"web-{lang}-{'js' if js else 'nojs'}-empty.png", full_page=True)
+    for name, act in (("answer", lambda: ask(page, QUESTION[lang], js=js)),
+                      ("suggest", lambda: ask(page, VAGUE[lang], js=js)),
+                      ("step", lambda: press(page, PROCEDURE[lang], js=js, which=0))):
+        reply = act()
+        expect(reply).to_have_attribute("data-kind", name)
+        found[name] = axe_violations(axe, page)
+        page.screenshot(path=shots / f"web-{lang}-{'js' if js else 'nojs'}-{name}.png", full_page=True)
+    assert not any(found.values()), found
+
+
+def test_with_javascript_a_flood_gets_the_polite_notice_in_place(browser, built_dialogue):
+    small = WebServer(built_dialogue, rate=2, window=3600)
+    context = browser.new_context(locale="es")
+    try:
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto(small.url + "/")
+        expect(page.locator("html.js")).to_have_count(1)
+        mark_document(page)
+        ask(page, QUESTION["es"])
+        ask(page, QUESTION["es"])
+        page.locator("#text").fill(QUESTION["es"])
+        page.locator("#text").press("Enter")
+        notice = page.locator("#log .notice[role=alert]")
+        expect(notice).to_contain_text("Espere un momento")
+        assert kept_document(page)
+        assert page.evaluate("document.activeElement.id") == "text"
+        assert page.locator("#text").input_value() == QUESTION["es"], "the unsent question was thrown away"
+    finally:
+        context.close()
+        small.close()
