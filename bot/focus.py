@@ -35,7 +35,7 @@ class Focus:
         self.kb = kb
         self._said = {tid: _everything_said(t) for tid, t in kb.topics.items()}
         self._needles = {
-            tid: tuple(dict.fromkeys(phrase_needle(normalize(k)) for lang in LANGS for k in t.keywords[lang]
+            tid: tuple(dict.fromkeys(_needle(normalize(k)) for lang in LANGS for k in t.keywords[lang]
                                      if normalize(k)))
             for tid, t in kb.topics.items() if t.kind in GAP_KINDS
         }
@@ -64,6 +64,11 @@ class Focus:
             if has_phrase(norm, needle) and not has_phrase(said, needle):
                 return needle[0].strip()
         return None
+
+
+def _needle(phrase: str) -> tuple[str, bool]:
+    """A number ("12306", the railway app) is looked for as it is: Chinese runs straight into it."""
+    return (phrase, True) if phrase.isdigit() else phrase_needle(phrase)
 
 
 def _everything_said(topic: Topic) -> str:

@@ -27,6 +27,12 @@ GAPS = [
     ("¿se puede hacer la revisión anual en WeChat?", "es", "uncovered-other-apps", "annual-review-alipay"),
     ("年审能在微信上做吗", "zh", "uncovered-other-apps", "annual-review-alipay"),
     ("社保个人部分每项扣百分之几", "zh", "uncovered-amounts", "art60-employer-duties"),
+    ("how many working days until my new social security card is ready", "en", "uncovered-waiting-times",
+     "labor-security-card"),
+    ("养老保险是从哪一年开始实行的", "zh", "uncovered-policy-changes", "art12-pension"),
+    ("¿hay normas nuevas este año para la certificación de jubilados?", "es", "uncovered-policy-changes",
+     "online-certification"),
+    ("12306刷脸认证一直失败怎么办", "zh", "uncovered-other-apps", "certification-problems"),
 ]
 
 
@@ -60,6 +66,7 @@ def test_what_the_documents_do_say_is_offered_beside_the_gap(dialogue):
     ("how do i do the annual review in alipay", "annual-review-alipay"),
     ("what can the social security card be used for", "card-uses"),
     ("¿cuáles son los pasos para certificarme en línea con el documento de identidad?", "online-certification"),
+    ("how long does the employer have to register a new employee", "art58-registration"),  # the 30 days
 ])
 def test_a_topic_that_speaks_of_the_thing_asked_still_answers(dialogue, text, topic):
     reply = dialogue.say("u1", text)
