@@ -124,6 +124,17 @@ async def test_start_gets_the_welcome_with_topic_buttons(api, bot, expected):
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "zh"])
+async def test_a_new_users_first_reply_says_automated_curated_and_dated_and_the_next_does_not(api, bot, lang):
+    intro = render.say("automated", lang, date=reviewed_date())
+    api.push_text(40, QUESTIONS[lang], lang=lang)
+    [first] = await api.wait_sent(40)
+    assert first["plain"].startswith(intro)
+    api.push_text(40, QUESTIONS[lang], lang=lang)
+    sent = await api.wait_sent(40, 2)
+    assert intro not in sent[-1]["plain"] and SOURCE[lang] in sent[-1]["plain"]
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
 async def test_a_question_is_answered_in_its_language_with_its_source(api, bot, expected, lang):
     api.push_text(7, QUESTIONS[lang], lang="en")  # the client says English; the message says otherwise
     [sent] = await api.wait_sent(7)
