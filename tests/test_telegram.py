@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -198,6 +199,32 @@ async def test_one_users_messages_are_handled_in_order_while_others_run_concurre
         assert [step_of(s) for s in sent] == [1, 2, 3, 2]
     await asyncio.wait_for(bot.update_queue.join(), 5)
     assert bot.update_processor.active_users == 0  # the per-user locks are cleaned up
+
+
+async def test_one_slow_message_does_not_stall_other_users(api, settings_for):
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow:
+        store = Store(memory=True)
+
+        def handle(self, msg):
+            if msg.text != "slow":
+                return Reply(msg.user, "quick", "en", "answer")
+            entered.set()
+            release.wait(10)  # held until the test has seen the other user answered (or 10 s)
+            return Reply(msg.user, "slow, after the other" if release.is_set() else "slow, alone", "en", "answer")
+
+    settings = settings_for()
+    async with running(build_application(settings, Slow()), settings) as app:
+        api.push_text(60, "slow")
+        await api.wait_for(entered.is_set, what="the slow message being answered")
+        api.push_text(61, "quick")
+        [quick] = await api.wait_sent(61, timeout=5)
+        release.set()
+        [slow] = await api.wait_sent(60)
+        await asyncio.wait_for(app.update_queue.join(), 5)
+    Slow.store.close()
+    assert (quick["plain"], slow["plain"]) == ("quick", "slow, after the other")
 
 
 async def test_an_edited_message_is_answered_like_a_new_one(api, bot):

@@ -19,6 +19,7 @@ import signal
 import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import httpx
@@ -56,6 +57,7 @@ MENUS_KEPT = 2048  # keyboards with a "More…" remembered; an older one's "More
 # Telegram redelivers an update it was not told we have (a failed confirming getUpdates, a webhook
 # answer that never reached it) for about a day; handled ids are kept a little longer.
 KEEP_HANDLED = timedelta(days=2)
+DIALOGUE_THREADS = 4
 
 
 class TelegramChannel:
@@ -66,6 +68,9 @@ class TelegramChannel:
         self.store = dialogue.store
         self.settings = settings
         self.clock = clock
+        # The dialogue runs here, off the event loop: a message that is slow to answer holds one thread,
+        # not every other user's updates (PerUserOrder still keeps each user's in order).
+        self.workers = ThreadPoolExecutor(max_workers=DIALOGUE_THREADS, thread_name_prefix="dialogue")
         # The full keyboards of recent messages whose "More…" hides options: (chat, message) -> (buttons, lang).
         self.menus: OrderedDict[tuple[int, int], tuple[list, str]] = OrderedDict()
         self.steps = StepMessages()  # which message shows each user's current step
@@ -88,7 +93,7 @@ class TelegramChannel:
             if text is None:  # in a group, only what is meant for the bot
                 return
         media = None if msg.text is not None else media_kind(msg)
-        reply = self.dialogue.handle(self.message(update, text=text or "", media=media))
+        reply = await self.answer(self.message(update, text=text or "", media=media))
         await self.send(context, msg.chat_id, reply, answering=msg)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -102,7 +107,7 @@ class TelegramChannel:
             await self.on_keyboard_button(update)
             return
         chat_id = query.message.chat.id if query.message else query.from_user.id
-        reply = self.dialogue.handle(self.message(update, button=query.data, chat=chat_id))
+        reply = await self.answer(self.message(update, button=query.data, chat=chat_id))
         await self.acknowledge(query, pop_up(query.data, reply))
         pressed = query.message.message_id if isinstance(query.message, TgMessage) else None
         kind = press_kind(query.data)
@@ -155,6 +160,12 @@ class TelegramChannel:
             await context.bot.send_message(update.effective_chat.id, to_html(render.say("error", self.lang_of(update))))
         except TelegramError as err:
             log.warning("could not tell chat %s about the error: %s", update.effective_chat.id, err)
+
+    async def answer(self, message: Message) -> Reply:
+        return await asyncio.get_running_loop().run_in_executor(self.workers, self.dialogue.handle, message)
+
+    async def post_shutdown(self, app: Application) -> None:
+        self.workers.shutdown(wait=True)
 
     # -- between Telegram and the core --------------------------------------------------------
     def message(self, update: Update, *, text: str = "", button: str | None = None, media: str | None = None,
@@ -316,6 +327,7 @@ def build_application(settings: Settings, dialogue, *, clock: Callable[[], datet
         .rate_limiter(PerChatRateLimiter())
         .concurrent_updates(PerUserOrder(64))
         .post_init(channel.post_init)
+        .post_shutdown(channel.post_shutdown)
         .build()
     )
     app.add_handler(TypeHandler(Update, channel.claim), group=-1)
