@@ -416,6 +416,19 @@ async def test_an_update_sent_again_after_a_failed_confirm_is_not_applied_twice(
     assert len(api.sent(22)) == 4
 
 
+async def test_handled_update_ids_are_kept_two_days_then_dropped(api, settings_for, new_dialogue):
+    dialogue = new_dialogue()
+    store = dialogue.store
+    store.db["telegram_updates"].insert_all([{"bot": BOT_ID, "id": 1, "ts": (now() - timedelta(days=3)).isoformat()},
+                                             {"bot": BOT_ID, "id": 2, "ts": (now() - timedelta(days=1)).isoformat()}])
+    settings = settings_for()
+    async with running(build_application(settings, dialogue), settings) as app:
+        update_id = api.push_text(25, "/start")
+        await api.wait_sent(25)
+        assert app.job_queue.get_jobs_by_name("forget-handled")
+    assert [r["id"] for r in store.db["telegram_updates"].rows_where(order_by="id")] == [2, update_id]
+
+
 async def test_a_reply_that_fails_is_sent_again_instead_of_an_apology(api, settings_for, new_dialogue):
     settings = replace(settings_for(), send_backoff=0.05)
     api.drop_next("sendMessage")  # the connection closes before any answer...

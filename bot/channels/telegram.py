@@ -232,7 +232,8 @@ class TelegramChannel:
     async def post_init(self, app: Application) -> None:
         """At start: the command menus, the retention purge, and the reminder job (first run now)."""
         await register_commands(app.bot)
-        self.store.forget_updates(self.clock() - KEEP_HANDLED)
+        await self.forget_handled()
+        app.job_queue.run_repeating(self.forget_handled, interval=3600, first=3600, name="forget-handled")
         gone = self.store.purge(self.settings.retention_days)
         if gone:
             log.info("purged %d stored question(s) older than %d days", gone, self.settings.retention_days)
@@ -241,6 +242,10 @@ class TelegramChannel:
                                job_kwargs={"misfire_grace_time": None})
         app.job_queue.run_repeating(self.send_reminders, interval=self.settings.reminder_every,
                                     first=self.settings.reminder_every, name="reminders")
+
+    async def forget_handled(self, context: ContextTypes.DEFAULT_TYPE | None = None) -> int:
+        """Drop the ids of updates handled long enough ago that Telegram no longer sends them again."""
+        return self.store.forget_updates(self.clock() - KEEP_HANDLED)
 
     async def send_reminders(self, context: ContextTypes.DEFAULT_TYPE) -> int:
         """Send the reminders that are due, and set each for next year's window. The rows are the truth."""
