@@ -91,6 +91,7 @@ class Turn:
         self.user = user
         self.lang = lang
         self.notes: list[str] = []  # UI string keys said before the reply (too long, personal number)
+        self.group: str | None = None  # the group chat the message came from, if any
 
 
 class Dialogue(places.Places):
@@ -155,6 +156,7 @@ class Dialogue(places.Places):
         detected = detect(text) if text and not text.startswith("/") else None
         lang = detected or user.lang or hint_language(msg.lang_hint) or "en"
         turn = Turn(user, lang)
+        turn.group = msg.chat if msg.chat and msg.chat != msg.user else None  # a group chat (not a private one)
         if msg.chat:
             user.chat = msg.chat
         if cut:
@@ -413,7 +415,7 @@ class Dialogue(places.Places):
         return self.kb.topics[tid].title[lang]
 
     def _remember(self, turn: Turn, text: str) -> None:
-        turn.user.recent = (turn.user.recent + [mask(text)[:300]])[-RECENT:]
+        turn.user.remember(mask(text)[:300], turn.group)
 
     def _flow_for(self, candidates) -> object | None:
         """The procedure the best-scoring candidates lead to, when the user asked to be guided."""
@@ -689,7 +691,7 @@ class Dialogue(places.Places):
 
     def _escalate(self, turn: Turn) -> Reply:
         turn.user.misses = 0
-        text = render.render("escalate", turn.lang, recent=turn.user.recent[-RECENT:],
+        text = render.render("escalate", turn.lang, recent=turn.user.asked_in(turn.group),
                              contact=self.switch.contact.lines(turn.lang))
         buttons = []
         state = turn.user.flow_state

@@ -118,6 +118,14 @@ def m006_parked_place(db: sqlite_utils.Database) -> None:
     db["users"].add_column("parked", str)
 
 
+@migrations()
+def m007_one_vote_per_answer(db: sqlite_utils.Database) -> None:
+    """One vote per user per answer: a 👎 typed a thousand times is one 👎 (the latest vote counts),
+    so no one can push a topic up or down the curators' report alone."""
+    db.execute("delete from feedback where id not in (select max(id) from feedback group by user, topic)")
+    db.execute("create unique index if not exists feedback_user_topic on feedback (user, topic)")
+
+
 # -- values --------------------------------------------------------------------------------------
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -142,8 +150,25 @@ def _json_pairs(pairs: tuple[tuple[str, str], ...]) -> str:
 
 
 @lru_cache(maxsize=4096)  # a user's last questions, masked (again: a safety net) and encoded
-def _recent_json(recent: tuple[str, ...]) -> str:
-    return _json([mask(q) for q in recent])
+def _recent_json(recent: tuple[str, ...], chats: tuple[str | None, ...] = ()) -> str:
+    """A question asked in private is stored as a string (as before groups were told apart); one asked in
+    a group as [question, group]."""
+    chats = ((None,) * len(recent) + chats)[-len(recent):] if recent else ()
+    return _json([mask(q) if chat is None else [mask(q), chat] for q, chat in zip(recent, chats)])
+
+
+def _recent_parts(raw) -> tuple[list[str], list[str | None]]:
+    if not isinstance(raw, list):
+        return [], []
+    texts, chats = [], []
+    for item in raw:
+        if isinstance(item, str):
+            texts.append(item)
+            chats.append(None)
+        elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+            texts.append(item[0])
+            chats.append(item[1] if isinstance(item[1], str) else None)
+    return texts, chats if any(chats) else []
 
 
 def _loads(raw: str | None, default):
@@ -176,11 +201,26 @@ class UserRow:
     flow_state: dict | None = None
     misses: int = 0
     recent: list[str] = field(default_factory=list)  # the last questions, masked
+    recent_chats: list[str | None] = field(default_factory=list)  # the group each was asked in (None: private)
     recent_topic: str | None = None  # the last topic answered, for a typed 👍 / 👎
     buttons: dict[str, str] = field(default_factory=dict)  # last reply's labels -> ids, so typing a label presses it
     chat: str | None = None  # where a reminder goes (Telegram chat id)
     seen: str | None = None
     parked: dict | None = None  # the place in a procedure they left, to go back to
+
+    def remember(self, question: str, group: str | None = None) -> None:
+        """A question asked (masked), and the group chat it was asked in, if any."""
+        chats = ([None] * len(self.recent) + self.recent_chats)[-len(self.recent):] if self.recent else []
+        self.recent = (self.recent + [question])[-RECENT:]
+        self.recent_chats = (chats + [group])[-RECENT:]
+
+    def asked_in(self, group: str | None) -> list[str]:
+        """The recent questions fit to show where the user is now: in a group, only what was asked in
+        that group (what they asked in private, or in another group, is not the group's to read)."""
+        if group is None:
+            return self.recent[-RECENT:]
+        chats = ([None] * len(self.recent) + self.recent_chats)[-len(self.recent):] if self.recent else []
+        return [q for q, chat in zip(self.recent, chats) if chat == group][-RECENT:]
 
 
 MAX_ID = 128  # characters of a user id stored as it is
@@ -344,8 +384,9 @@ class Store:
         lang, chosen, flow_state, misses, recent, recent_topic, buttons, chat, seen, parked = row
         flow_state, recent, buttons = _loads(flow_state, None), _loads(recent, []), _loads(buttons, {})
         parked = _loads(parked, None)
+        recent, recent_chats = _recent_parts(recent)
         return UserRow(user_id, lang, bool(chosen), flow_state if isinstance(flow_state, dict) else None,
-                       misses or 0, recent if isinstance(recent, list) else [], recent_topic,
+                       misses or 0, recent, recent_chats, recent_topic,
                        buttons if isinstance(buttons, dict) else {}, chat, seen,
                        parked if isinstance(parked, dict) else None)
 
@@ -360,9 +401,9 @@ class Store:
                recent_topic = excluded.recent_topic, buttons = excluded.buttons,
                chat = coalesce(excluded.chat, users.chat), seen = excluded.seen, parked = excluded.parked""",
             (user_key(user.id), user.lang, int(user.lang_chosen), _json(user.flow_state) if user.flow_state else None,
-             user.misses, _recent_json(tuple(user.recent[-RECENT:])), user.recent_topic,
-             _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat, stamp, stamp,
-             _json(user.parked) if user.parked else None),
+             user.misses, _recent_json(tuple(user.recent[-RECENT:]), tuple(user.recent_chats[-RECENT:])),
+             user.recent_topic, _json_pairs(tuple(user.buttons.items())) if user.buttons else None, user.chat,
+             stamp, stamp, _json(user.parked) if user.parked else None),
         )
         user.seen = stamp
 
@@ -406,10 +447,11 @@ class Store:
         )
 
     def record_feedback(self, user_id: str, topic: str, lang: str, vote: int) -> None:
-        """A 👍 (vote > 0) or 👎 under an answer."""
+        """A 👍 (vote > 0) or 👎 under an answer: one per user and answer, the latest replacing the last."""
         user_id = user_key(user_id)
         self._write1(
-            "insert into feedback (user, topic, lang, vote, ts) values (?, ?, ?, ?, ?)",
+            """insert into feedback (user, topic, lang, vote, ts) values (?, ?, ?, ?, ?)
+               on conflict(user, topic) do update set lang = excluded.lang, vote = excluded.vote, ts = excluded.ts""",
             (user_id, topic, lang, 1 if vote > 0 else -1, _iso()),
         )
 
