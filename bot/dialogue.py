@@ -255,6 +255,10 @@ class Dialogue(places.Places):
         if not self._settled(decision):
             decision = self._read_again(text, norm, turn, in_flow, decision)
         decision = self._trouble(text, norm, decision)
+        if in_flow is None and decision.out_of_scope and decision.candidates[0].kind == "uncovered":
+            half = self._half_known(text, turn, decision)
+            if half is not None:
+                return half
         if decision.outcome == "answer":
             target = decision.topic
             if target.startswith("flow:"):  # a flow's own trigger phrase with no topic of its own
@@ -348,14 +352,40 @@ class Dialogue(places.Places):
         second = focus.second_topic(reply.topic, scored, {t.id: t.kind for t in self.kb.topics.values()})
         if second is None:
             return reply
-        topic, clear = second
+        topic, how = second
         title = self.kb.topics[topic].title[turn.lang]
-        if clear:
+        if how == "gap":  # the other part is beyond the documents: said, not dropped, and seen by curators
+            self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", [reply.topic], topic)
+            reply.text += "\n\n" + render.say("also_asked", turn.lang, title=title) + "\n" + \
+                self.kb.topics[topic].answer[turn.lang].strip()
+            return reply
+        if how == "answer":
             more, _ = self._answer_view(topic, turn.lang)
             reply.text += "\n\n" + render.say("also_asked", turn.lang, title=title) + "\n" + more
         else:
             reply.text += "\n\n" + render.say("also_offer", turn.lang, title=title)
         reply.buttons = [Button(title, f"topic:{topic}"), *(b for b in reply.buttons if b.id != f"topic:{topic}")]
+        return reply
+
+    def _half_known(self, text: str, turn: Turn, decision) -> Reply | None:
+        """A compound question one part of which we answer and the other falls into a gap ("how does
+        someone without an employer pay, and how much is it?"): the part we know is answered, and the
+        gap said plainly below it (and recorded for curators), rather than refusing both."""
+        answered = []
+        for part in focus.parts(text):
+            got = self._decide(part, normalize(part), turn, None)
+            if got.outcome == "answer" and self.kb.topics.get(got.topic, None) and \
+                    self.kb.topics[got.topic].kind == "answer":
+                answered.append(got.topic)
+        if len(answered) != 1:
+            return None
+        gap = self.kb.topics[decision.candidates[0].topic]
+        self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", answered, gap.id)
+        turn.user.misses = 0
+        self._remember(turn, text)
+        reply = self._answer(self.kb.topics[answered[0]], turn, decision.confidence)
+        reply.text += "\n\n" + render.say("also_asked", turn.lang, title=gap.title[turn.lang]) + "\n" + \
+            gap.answer[turn.lang].strip()
         return reply
 
     def _confirm(self, turn: Turn, decision) -> Reply:

@@ -103,7 +103,8 @@ def personal(decision: Decision, candidates, about_self: bool, employer_named: b
 # Where a message asks a second thing: after a question mark or semicolon, or at "and how ...",
 # "y cómo ...", "还有" (a connective followed by a question word).
 _QUESTION_WORDS = ("how|what|when|where|which|who|why|can|could|do|does|is|are|should|must|"
-                   "como|cómo|que|qué|cuando|cuándo|donde|dónde|cual|cuál|quien|quién|puedo|se puede|hay")
+                   "como|cómo|que|qué|cuando|cuándo|donde|dónde|cual|cuál|quien|quién|cuanto|cuánto|cuanta|"
+                   "cuánta|puedo|se puede|hay")
 _SPLIT = re.compile(
     r"[?？;；!！]+|(?:,\s*|\s+)(?:and|also|plus|y|además)\s+(?=(?:" + _QUESTION_WORDS + r")\b)"
     r"|[，,]?(?:还有|另外|以及|顺便问一下|顺便问)", re.IGNORECASE)
@@ -126,17 +127,20 @@ def parts(text: str) -> list[str]:
     return found
 
 
-def second_topic(first: str, scored_parts, kinds: dict[str, str]) -> tuple[str, bool] | None:
-    """The topic a compound question's other part asks about, and whether it is clear enough to answer
-    (else it is offered as a button). scored_parts: per part, (its decision, its candidates)."""
+def second_topic(first: str, scored_parts, kinds: dict[str, str]) -> tuple[str, str] | None:
+    """What a compound question's other part asks about, and how to meet it: "answer" (a clear topic),
+    "offer" (a likely topic, as a button) or "gap" (a known gap, said plainly).
+    scored_parts: per part, (its decision, its candidates)."""
     for decision, candidates in scored_parts:
         if decision.outcome == "answer" and decision.topic == first:
             continue  # this part is the one already answered
-        if decision.outcome == "fallback" and decision.out_of_scope and candidates[0].kind == "uncovered":
-            continue  # a gap: the first answer is what we have
+        if decision.outcome == "fallback" and decision.out_of_scope and candidates and \
+                decision.candidates[0].kind == "uncovered":
+            return decision.candidates[0].topic, "gap"
         for c in candidates:
             if c.kind == "answer" and kinds.get(c.topic) == "answer" and c.topic != first and c.score >= PART_FLOOR:
-                return c.topic, decision.outcome == "answer" and decision.topic == c.topic
-            if c.kind in GAP_KINDS and c.kind == "uncovered":
+                clear = decision.outcome == "answer" and decision.topic == c.topic
+                return c.topic, "answer" if clear else "offer"
+            if c.kind == "uncovered":
                 break
     return None

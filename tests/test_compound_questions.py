@@ -60,3 +60,19 @@ def test_through_batch_both_parts(shared_batch):
     reply = shared_batch.ask({"user": "compound-1", "text": "社保年审在几月份？社保卡有什么用？"})
     assert reply["kind"] == "answer" and reply["topic"] == "review-months"
     assert "您还问" in reply["text"]
+
+
+@pytest.mark.parametrize("text,topic,gap,lang", [
+    ("how do i pay social insurance myself, and how much is it each month?", "personal-payment",
+     "uncovered-amounts", "en"),
+    ("¿cómo pago la seguridad social por mi cuenta, y cuánto dinero es al mes?", "personal-payment",
+     "uncovered-amounts", "es"),
+    ("社保卡有什么用？每个月能领多少钱？", "card-uses", "uncovered-amounts", "zh"),
+])
+def test_a_part_beyond_the_documents_is_said_not_dropped(dialogue, text, topic, gap, lang):
+    reply = dialogue.say("u1", text)
+    assert reply.kind == "answer" and reply.topic == topic
+    assert dialogue.kb.topics[topic].answer[lang].strip() in reply.text
+    assert dialogue.kb.topics[gap].answer[lang].strip() in reply.text  # the gap, said plainly
+    (row,) = dialogue.store.unanswered()
+    assert row["known"] == gap  # and seen by curators
