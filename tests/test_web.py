@@ -153,6 +153,25 @@ def test_the_embed_is_compact_and_its_frame_ancestors_are_configurable(built_dia
         s.close()
 
 
+def test_the_embeds_cookies_work_inside_another_sites_iframe(server, built_dialogue):
+    """A Lax cookie is never sent back from an iframe on another site: when another site may frame
+    the embed, its cookies are SameSite=None, Secure and Partitioned; the full page's stay Lax."""
+    def cookies(url):
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.headers.get_all("Set-Cookie")
+
+    s = WebServer(built_dialogue, frame_ancestors="https://bureau.example.gov")
+    try:
+        embed = cookies(s.url + "/embed")
+        assert {c.split("=")[0] for c in embed} == {web.COOKIE, "_xsrf"}
+        for cookie in embed:
+            assert "SameSite=None" in cookie and "Secure" in cookie and cookie.endswith("; Partitioned"), cookie
+        assert all("SameSite=Lax" in c and "Partitioned" not in c for c in cookies(s.url + "/"))
+    finally:
+        s.close()
+    assert all("SameSite=Lax" in c for c in cookies(server.url + "/embed"))  # framed by itself only
+
+
 def test_forget_erases_and_clears_the_cookie(server, client):
     client.open()
     client.say("When is the annual review?")

@@ -322,3 +322,75 @@ def test_with_javascript_a_flood_gets_the_polite_notice_in_place(browser, built_
     finally:
         context.close()
         small.close()
+
+
+class BureauSite:
+    """Another site (http://localhost:PORT, while the chat is on 127.0.0.1) whose page holds the
+    README's iframe snippet."""
+
+    def __init__(self, chat_url: str):
+        import http.server
+        import threading
+
+        html = (f'<!doctype html><html lang="en"><head><title>Bureau</title></head><body><main>'
+                f'<iframe src="{chat_url}/embed" title="Social security assistant" '
+                f'style="width:100%;max-width:28rem;height:36rem"></iframe></main></body></html>').encode()
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(html)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        self.url = f"http://localhost:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_the_embed_works_in_an_iframe_on_another_site_and_keeps_its_place(browser, built_dialogue):
+    chat = WebServer(built_dialogue, rate=10_000, frame_ancestors="http://localhost:*")
+    bureau = BureauSite(chat.url)
+    context = browser.new_context(locale="en")
+    try:
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.goto(bureau.url)
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("#log .turn-bot")).to_have_count(1)
+        frame.locator("#text").fill(QUESTION["en"])
+        frame.locator("#text").press("Enter")
+        expect(frame.locator("#log .turn-bot")).to_have_count(2)  # the cookies held: no 403
+        expect(frame.locator("#log .turn-bot").last).to_have_attribute("data-kind", "answer")
+        frame.locator("#log .turn-bot").first.get_by_role("button", name=PROCEDURE["en"], exact=True).click()
+        expect(frame.locator("#log .turn-bot")).to_have_count(3)
+        expect(frame.locator("#log .turn-bot").last).to_have_attribute("data-step", "route")
+        page.reload()
+        expect(page.frame_locator("iframe").locator("#log .turn-bot").last).to_have_attribute("data-step", "route")
+    finally:
+        context.close()
+        bureau.close()
+        chat.close()
+
+
+def test_a_site_not_allowed_cannot_frame_the_embed(browser, built_dialogue):
+    chat = WebServer(built_dialogue, rate=10_000)  # frame-ancestors 'self' only
+    bureau = BureauSite(chat.url)
+    context = browser.new_context(locale="en")
+    try:
+        page = context.new_page()
+        with page.expect_response(lambda r: "/embed" in r.url):
+            page.goto(bureau.url)
+        page.wait_for_load_state("load")
+        assert page.frames[-1].locator("#log").count() == 0, "the chat drew inside a site not allowed"
+    finally:
+        context.close()
+        bureau.close()
+        chat.close()

@@ -146,12 +146,23 @@ def parse(html: str) -> PageParser:
     return p
 
 
+class LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """As browsers do, a Secure cookie is kept and sent over plain http to 127.0.0.1 and localhost
+    (origins that count as secure): the embed's cookies are Secure."""
+
+    def _loopback(self, request) -> bool:
+        return urllib.parse.urlsplit(request.get_full_url()).hostname in ("127.0.0.1", "localhost")
+
+    def return_ok_secure(self, cookie, request):
+        return self._loopback(request) or super().return_ok_secure(cookie, request)
+
+
 class Client:
     """A browser without JavaScript: cookies kept, forms posted with their token."""
 
     def __init__(self, base: str, accept_language: str = "en", headers: dict | None = None):
         self.base = base
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = http.cookiejar.CookieJar(LoopbackIsSecure())
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.headers = {"Accept-Language": accept_language, **(headers or {})}
         self.page: PageParser | None = None

@@ -110,6 +110,33 @@ class Base(tornado.web.RequestHandler):
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("Cache-Control", "no-store")
 
+    @property
+    def embedded(self) -> bool:
+        """Inside an iframe on another site: /embed (or /forget sent from it) while
+        SOCIALBOT_WEB_FRAME_ANCESTORS lets another site frame it."""
+        if self.web.frame_ancestors.strip() == "'self'":
+            return False
+        if self.request.path == "/embed":
+            return True
+        return self.request.path == "/forget" and self.get_body_argument("back", "") == "/embed"
+
+    def set_cookie(self, name, value, *args, **kwargs) -> None:
+        # In an iframe on another site a SameSite=Lax cookie is never sent back, so the XSRF token
+        # never matches and the session never holds. There the embed's cookies are SameSite=None,
+        # Secure (the bureau's page is https, and an https page frames only https) and Partitioned
+        # (CHIPS: kept only under the site that embeds it, so it is no tracking cookie).
+        if self.embedded:
+            kwargs.update(samesite="None", secure=True)
+        super().set_cookie(name, value, *args, **kwargs)
+
+    def flush(self, *args, **kwargs):
+        new = getattr(self, "_new_cookie", None)  # tornado's pending Set-Cookie morsels
+        if self.embedded and new and not self._headers_written:
+            for morsel in new.values():  # http.cookies knows no Partitioned before Python 3.14
+                self.add_header("Set-Cookie", morsel.OutputString(None) + "; Partitioned")
+            new.clear()
+        return super().flush(*args, **kwargs)
+
     def check_xsrf_cookie(self) -> None:
         # A browser says where a request comes from; a cross-site POST is refused before anything else.
         site = self.request.headers.get("Sec-Fetch-Site")
