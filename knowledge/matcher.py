@@ -8,6 +8,8 @@ Signals, each in [0, 1], computed per topic over its question variants, title an
 Words the knowledge base has never seen are corrected to the nearest known word when they are
 close (a typo), and otherwise count against every topic: that is what makes off-topic
 questions fall back instead of landing on the nearest topic.
+- dense:    when the model loads (knowledge.dense), the question's cosine to the topic's variants and
+            answer text, joined to the three above by fuse(): a weighted sum, weights in Fusion.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from knowledge import dense as dense_model
 from knowledge.kb import LANGS, KnowledgeBase, Topic
 from knowledge.text import CJK, SHORT, STOPWORDS, latin_words, normalize, phrase_needle, stem, tokens
 
@@ -48,6 +51,32 @@ TOKEN_FLOOR = 0.6  # how much a word found in one variant only counts
 MAX_POOL = 16  # however many tie at the cut
 FUZZY_POOL = 8  # topics whose variants rapidfuzz compares, taken from the token stage's ranking
 TYPO_CUTOFF = 80  # rapidfuzz ratio for an unknown word to count as a misspelt known one
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the dense signal joins the lexical score (tuned by cross-validation, see bench/compare.py).
+    A cosine is first mapped to [0, 1] between floor (unrelated) and ceiling (a paraphrase), so that
+    both signals speak the same scale and the thresholds above keep their meaning."""
+
+    weight: float = 0.15  # share of the dense signal in the score; 0: lexical only, 1: dense only
+    floor: float = 0.4
+    ceiling: float = 0.9
+    answer_weight: float = 1.0  # a topic's answer text counts this much beside its question variants
+
+
+FUSION = Fusion()
+LEXICAL = Fusion(weight=0.0)
+DENSE_ONLY = Fusion(weight=1.0)
+
+
+def fuse(lexical: float, variant: float, answer: float = -1.0, fusion: Fusion = FUSION) -> float:
+    """One topic's score from its lexical score (in [0, 1]) and the question's best cosine to its
+    variants and to its answer text. Pure; a weighted sum, not a rank fusion: how far ahead a topic
+    is matters to the decision (a margin, a threshold), and ranks forget it."""
+    similarity = max(variant, answer * fusion.answer_weight)
+    dense = min(1.0, max(0.0, (similarity - fusion.floor) / (fusion.ceiling - fusion.floor)))
+    return round((1 - fusion.weight) * lexical + fusion.weight * dense, 4)
 # Rankings remembered, by normalised question and language. Citizens ask the same few things in the
 # same few words ("年审", "hello", "when is the annual review"), and a ranking is pure, so a repeat costs
 # a dictionary lookup instead of ~100 µs of scoring. Bounded: a few MB at most.
@@ -71,12 +100,19 @@ class Decision(NamedTuple):  # a tuple, like Candidate: one is made for every me
 
 class Matcher:
     def __init__(self, kb: KnowledgeBase, extra: list[Topic] = (), fold: dict[str, str] | None = None,
-                 *, remember: int = RANK_CACHE):
+                 *, remember: int = RANK_CACHE, dense: "dense_model.Dense | None | bool" = True,
+                 fusion: Fusion = FUSION):
         """extra: more topic-like entries (procedures' trigger phrases); fold: entry id -> topic id whose
         score it lends instead of competing with it (a procedure and the topic it belongs to are one answer);
-        remember: how many rankings to keep (0: score every question afresh, as a benchmark must)."""
+        remember: how many rankings to keep (0: score every question afresh, as a benchmark must);
+        dense: True loads the dense scorer (knowledge.dense; lexical only if it cannot load), False or None
+        keeps the matcher lexical, a Dense built for the same entries is used as it is."""
         self.kb = kb
         entries = [*kb.topics.values(), *extra]
+        if dense is True:
+            dense = dense_model.load(entries)
+        self.dense = dense or None
+        self.fusion = fusion if self.dense is not None else LEXICAL
         self.kinds = {t.id: t.kind for t in entries}
         self.fold = {k: v for k, v in (fold or {}).items() if v in self.kinds}
         topic_tokens: dict[str, set[str]] = defaultdict(set)
@@ -257,11 +293,23 @@ class Matcher:
                     if tid not in self.unless or not _back_in_scope(*self.unless[tid], norm, padded)}
         exact_topic = self.exact.get(norm)
         w_cov, w_fz, w_kw = WEIGHTS["coverage"], WEIGHTS["fuzzy"] / 100, WEIGHTS["keyword"]
+        lexical = {tid: round(w_cov * coverage[tid] + w_fz * fuzzy.get(tid, 0.0)
+                              + w_kw * min(1.0, keyword.get(tid, 0.0)), 4) for tid in pool}
+        if self.dense is not None and exact_topic is None:  # an exact variant needs no second opinion
+            similar = self.dense.similarities(norm)
+            fusion = self.fusion
+            # A topic the words missed but the meaning found joins the pool (out-of-scope rules still apply).
+            for tid, (variant, answer) in similar.items():
+                if tid not in lexical and max(variant, answer * fusion.answer_weight) > fusion.floor and (
+                        tid not in self.unless or not _back_in_scope(*self.unless[tid], norm, padded)):
+                    lexical[tid] = 0.0
+            lexical = {tid: fuse(lex, *similar.get(tid, (-1.0, -1.0)), fusion=fusion) for tid, lex in lexical.items()}
+        elif self.fusion.weight:
+            lexical = {tid: round((1 - self.fusion.weight) * lex, 4) for tid, lex in lexical.items()}
         best: dict[str, tuple[float, bool]] = {}  # topic (procedures folded in) -> (score, exact)
-        for tid in pool:
+        for tid in lexical:
             exact = exact_topic == tid
-            total = 1.0 if exact else round(
-                w_cov * coverage[tid] + w_fz * fuzzy.get(tid, 0.0) + w_kw * min(1.0, keyword.get(tid, 0.0)), 4)
+            total = 1.0 if exact else lexical[tid]
             target = self.fold.get(tid, tid)
             if target not in best or total > best[target][0]:
                 best[target] = (total, exact)

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from bot.channels.batch import error_reply, request_to_message, run
+from knowledge.dense import cache_dir
 
 FIELDS = {"user", "text", "buttons", "lang", "kind", "topic", "flow", "step", "fallback", "confidence"}
 KINDS = {"answer", "suggest", "fallback", "step", "command", "error"}
@@ -169,7 +170,9 @@ def isolated_env(tmp_path) -> dict:
     """An environment whose every default location for a database is under tmp_path."""
     env = dict(os.environ)
     env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME=str(tmp_path / "data"),
-               SOCIALBOT_DB=str(tmp_path / "env.db"), PYTHONDONTWRITEBYTECODE="1")
+               SOCIALBOT_DB=str(tmp_path / "env.db"), PYTHONDONTWRITEBYTECODE="1",
+               # the dense model's vectors of the knowledge base (no user data): shared, not rebuilt per test
+               SOCIALBOT_CACHE_DIR=str(cache_dir()))
     return env
 
 
