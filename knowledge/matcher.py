@@ -59,15 +59,17 @@ class Fusion:
     A cosine is first mapped to [0, 1] between floor (unrelated) and ceiling (a paraphrase), so that
     both signals speak the same scale and the thresholds above keep their meaning."""
 
-    weight: float = 0.15  # share of the dense signal in the score; 0: lexical only, 1: dense only
+    weight: float = 0.3  # share of the dense signal in the score; 0: lexical only, 1: dense only
     floor: float = 0.4
     ceiling: float = 0.9
     answer_weight: float = 1.0  # a topic's answer text counts this much beside its question variants
+    sure: float = 0.45  # a lexical best at least this high...
+    sure_margin: float = 0.02  # ...and this far ahead of the next is decided by the words alone
 
 
 FUSION = Fusion()
 LEXICAL = Fusion(weight=0.0)
-DENSE_ONLY = Fusion(weight=1.0)
+DENSE_ONLY = Fusion(weight=1.0, sure=2.0)  # never sure by the words
 
 
 def fuse(lexical: float, variant: float, answer: float = -1.0, fusion: Fusion = FUSION) -> float:
@@ -178,6 +180,17 @@ class Matcher:
         # Per matcher, so its memory goes with it.
         self._ranked = lru_cache(maxsize=remember)(self._rank)
         self._words = lru_cache(maxsize=remember)(self._count_words)
+
+    def _sure(self, lexical: dict[str, float]) -> bool:
+        """The words alone settle it: the best topic scores at least fusion.sure and leads the next
+        (procedures folded into their topics) by fusion.sure_margin. Then the encoder is not asked: it
+        would cost ~2 ms, and its sense of likeness, coarser than the words', only blurs a clear lead."""
+        best: dict[str, float] = {}
+        for tid, score in lexical.items():
+            target = self.fold.get(tid, tid)
+            best[target] = max(score, best.get(target, 0.0))
+        top = sorted(best.values(), reverse=True)[:2] + [0.0, 0.0]
+        return top[0] >= self.fusion.sure and top[0] - top[1] >= self.fusion.sure_margin
 
     def _learn_words(self, norm: str) -> None:
         for word in latin_words(norm):
@@ -295,7 +308,7 @@ class Matcher:
         w_cov, w_fz, w_kw = WEIGHTS["coverage"], WEIGHTS["fuzzy"] / 100, WEIGHTS["keyword"]
         lexical = {tid: round(w_cov * coverage[tid] + w_fz * fuzzy.get(tid, 0.0)
                               + w_kw * min(1.0, keyword.get(tid, 0.0)), 4) for tid in pool}
-        if self.dense is not None and exact_topic is None:  # an exact variant needs no second opinion
+        if self.dense is not None and exact_topic is None and not self._sure(lexical):
             similar = self.dense.similarities(norm)
             fusion = self.fusion
             # A topic the words missed but the meaning found joins the pool (out-of-scope rules still apply).
@@ -304,8 +317,6 @@ class Matcher:
                         tid not in self.unless or not _back_in_scope(*self.unless[tid], norm, padded)):
                     lexical[tid] = 0.0
             lexical = {tid: fuse(lex, *similar.get(tid, (-1.0, -1.0)), fusion=fusion) for tid, lex in lexical.items()}
-        elif self.fusion.weight:
-            lexical = {tid: round((1 - self.fusion.weight) * lex, 4) for tid, lex in lexical.items()}
         best: dict[str, tuple[float, bool]] = {}  # topic (procedures folded in) -> (score, exact)
         for tid in lexical:
             exact = exact_topic == tid

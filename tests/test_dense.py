@@ -159,7 +159,17 @@ def test_a_matcher_built_without_the_dense_scorer_is_the_lexical_matcher(encoder
     assert fused.dense is not None and lexical.dense is None and lexical.fusion == LEXICAL
     question = "what documents does a company bring to the annual review"
     assert decide(lexical.score(question)).topic == "review-materials-process"
-    assert lexical.score(question) != fused.score(question)
+    assert lexical.score(question) == fused.score(question)  # the words are sure: the encoder is not asked
+    unsure = "社保补贴每年几月到账"  # two topics within a hair of each other by their words
+    assert lexical.score(unsure) != fused.score(unsure)
+
+
+def test_the_words_decide_alone_only_when_they_are_sure(encoder):
+    fused = Matcher(KB, remember=0)
+    assert fused._sure({"review-months": 0.9, "review-checks": 0.5})
+    assert not fused._sure({"review-months": 0.9, "review-checks": 0.89})  # a near tie: ask the meaning
+    assert not fused._sure({"review-months": FUSION.sure - 0.01})  # too weak to be sure of
+    assert not Matcher(KB, remember=0, fusion=DENSE_ONLY)._sure({"review-months": 1.0})
 
 
 def _batch(env: dict, *lines: str) -> tuple[list[dict], str]:
