@@ -126,6 +126,9 @@ async def test_through_telegram_with_debug_logging_nothing_reaches_the_log_or_th
                TELEGRAM_API_BASE_FILE_URL=api.base_file_url, SOCIALBOT_DB=str(tmp_path / "tg.db"))
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "telegram", cwd=ROOT, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    # Drained while the bot runs: its DEBUG log outgrows a pipe's 64 KB, and a full pipe blocks the bot.
+    stderr = asyncio.ensure_future(proc.stderr.read())
+    stdout = asyncio.ensure_future(proc.stdout.read())
     try:
         await api.wait_method("getUpdates", timeout=30)
         for n, (name, typed, kind) in enumerate(SHAPES):
@@ -133,7 +136,8 @@ async def test_through_telegram_with_debug_logging_nothing_reaches_the_log_or_th
         for n in range(len(SHAPES)):
             await api.wait_sent(1000 + n, timeout=30)
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        await asyncio.wait_for(proc.wait(), 30)
+        err, _ = await stderr, await stdout
     finally:
         if proc.returncode is None:
             proc.kill()
