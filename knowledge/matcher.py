@@ -65,11 +65,14 @@ class Fusion:
     answer_weight: float = 1.0  # a topic's answer text counts this much beside its question variants
     sure: float = 0.45  # a lexical best at least this high...
     sure_margin: float = 0.02  # ...and this far ahead of the next is decided by the words alone
+    # A word or two ("卡", "the", "的了吗") is too little for an encoder, which finds any short text like
+    # the short greeting variants: such questions are left to the words.
+    min_words: int = 2
 
 
 FUSION = Fusion()
 LEXICAL = Fusion(weight=0.0)
-DENSE_ONLY = Fusion(weight=1.0, sure=2.0)  # never sure by the words
+DENSE_ONLY = Fusion(weight=1.0, sure=2.0, min_words=0)  # the meaning alone, for every question
 
 
 def fuse(lexical: float, variant: float, answer: float = -1.0, fusion: Fusion = FUSION) -> float:
@@ -308,7 +311,8 @@ class Matcher:
         w_cov, w_fz, w_kw = WEIGHTS["coverage"], WEIGHTS["fuzzy"] / 100, WEIGHTS["keyword"]
         lexical = {tid: round(w_cov * coverage[tid] + w_fz * fuzzy.get(tid, 0.0)
                               + w_kw * min(1.0, keyword.get(tid, 0.0)), 4) for tid in pool}
-        if self.dense is not None and exact_topic is None and not self._sure(lexical):
+        if (self.dense is not None and exact_topic is None and not self._sure(lexical)
+                and sum(1 for t in qtoks if not t.startswith("u:")) >= self.fusion.min_words):
             similar = self.dense.similarities(norm)
             fusion = self.fusion
             # A topic the words missed but the meaning found joins the pool (out-of-scope rules still apply).
