@@ -23,6 +23,12 @@ REAL = REPO / "bench" / "real"
 REAL_TEST_RIGHT_FLOOR = 0.54
 REAL_TEST_DECLINED_FLOOR = 0.27
 
+# The test half's ids and texts, hashed: it is fixed once (tests below).
+TEST_HALF_SHA1 = "c0556ecf353bcc664b49d0ed3627476f8ecbc126"
+# Character-bigram overlap (Jaccard) at which a new question counts as a near copy of one already in the set
+# (the first two batches, dealt from the same pages, reach 0.79 between halves; the third batch stays under 0.7).
+NEAR = 0.7
+
 REQUIRED = {"id", "lang", "text", "source", "topic", "facts"}
 OPTIONAL = {"also", "rendering", "original"}
 
@@ -40,7 +46,10 @@ def _half(name: str) -> list[dict]:
 
 
 TUNE, TEST = _half("tune"), _half("test")
-ALL = TUNE + TEST
+# A third batch, all of it tuning data (see bench/real/README.md): it is validated like the rest and never
+# dealt into the test half.
+TUNE2 = _half("tune2")
+ALL = TUNE + TUNE2 + TEST
 BENCH = _bench()
 TOPICS = load().topics
 
@@ -71,11 +80,41 @@ def test_an_item_is_well_formed_and_labelled_with_a_real_answer_topic(item):
 
 def test_the_set_is_big_enough_mostly_chinese_and_about_a_third_must_decline():
     assert len(ALL) >= 200
-    assert len({i["id"] for i in ALL}) == len(ALL), "ids are unique across both halves"
+    assert len({i["id"] for i in ALL}) == len(ALL), "ids are unique across every file"
     assert len({(i["lang"], i["text"]) for i in ALL}) == len(ALL), "no question twice"
     langs = Counter(i["lang"] for i in ALL)
     assert set(langs) == set(LANGS) and langs["zh"] >= 0.4 * len(ALL)
     assert 0.25 <= sum(i["topic"] == "decline" for i in ALL) / len(ALL) <= 0.5
+
+
+def test_the_tuning_batch_is_big_varied_and_mostly_chinese():
+    langs = Counter(i["lang"] for i in TUNE2)
+    assert len(TUNE2) >= 60 and set(langs) == set(LANGS) and langs["zh"] >= 0.4 * len(TUNE2)
+    assert 0.25 <= sum(i["topic"] == "decline" for i in TUNE2) / len(TUNE2) <= 0.5
+    assert len({i["topic"] for i in TUNE2}) >= 8, "more than a few topics"
+
+
+def test_the_test_half_is_fixed_and_nothing_in_the_tuning_data_repeats_it():
+    """Tuning data is useful only if the test half stays what was never tuned on: its questions do not
+    change (a label may be corrected in place), and no question of the third batch is one of the first
+    two batches' questions or nearly so."""
+    import hashlib
+
+    from knowledge.text import normalize
+
+    ids_and_texts = "\n".join(f"{i['id']}\t{i['text']}" for i in TEST)
+    assert len(TEST) == 114
+    assert hashlib.sha1(ids_and_texts.encode()).hexdigest() == TEST_HALF_SHA1
+
+    def grams(text):
+        t = normalize(text).replace(" ", "")
+        return {t[k:k + 2] for k in range(len(t) - 1)} or {t}
+
+    earlier = [(i, grams(i["text"])) for i in TUNE + TEST]
+    for item in TUNE2:
+        g = grams(item["text"])
+        near = [t["id"] for t, tg in earlier if t["lang"] == item["lang"] and len(g & tg) / len(g | tg) >= NEAR]
+        assert not near, (item["id"], near)
 
 
 def test_the_halves_are_stratified_by_language_and_decline():
