@@ -3,13 +3,16 @@ controls sit, and "More…". The real Application, as in tests/test_telegram.py.
 from __future__ import annotations
 
 import asyncio
+import copy
+import html
 import re
 
 import pytest
 
 from bot import render
 from conversations import words
-from tests.fake_bot_api import FakeBotApi
+from bot.store import Store
+from tests.fake_bot_api import FakeBotApi, parse_html
 # The real Application long polling the fake server, as in test_telegram.py.
 from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401  (fixtures)
 
@@ -188,3 +191,40 @@ async def test_a_button_of_an_older_step_message_is_answered_below_and_goes_quie
     sent = await api.wait_sent(64, 3)
     assert sent[-1]["plain"].startswith(render.say("old_button", "en"))
     await api.wait_for(lambda: api.live_keyboards(64) == [step_message(api, 64)], what="only the newest live")
+
+
+# -- short messages -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_answers_first_message_is_over_one_screen_and_nothing_is_lost(built_dialogue, lang):
+    from bot.channels.telegram_answer import SHORT, answer_view, plain_length, split_answer
+    from bot.dialogue import Turn
+
+    dialogue = copy.copy(built_dialogue)
+    dialogue.store = Store(memory=True)
+    for topic in dialogue.kb.topics.values():
+        reply = dialogue._answer(topic, Turn(dialogue.store.user("u"), lang))
+        first, rest = answer_view(reply.text, lang, topic.title[lang], topic.answer[lang])
+        assert plain_length(first) <= SHORT, (topic.id, plain_length(first))
+        assert f"<b>{html.escape(topic.title[lang], quote=False)}</b>\n" in first
+        body, sources, _ = split_answer(reply.text, lang)
+        shown = parse_html(first) + "\n\n" + (rest or "")
+        words = [w for w in re.split(r"\W+", body) if len(w) > 3]
+        assert all(w in shown for w in words), topic.id  # what the first message leaves out is in the rest
+        assert all(s in (rest or "") for s in sources)
+    dialogue.store.close()
+
+
+async def test_a_long_answer_is_one_screen_with_read_more_below_it(api, bot):
+    api.push_text(70, "¿Cómo pago yo mismo la seguridad social como trabajador flexible?", lang="es")
+    [first] = await api.wait_sent(70)
+    assert len(first["plain"]) <= 600 and first["text"].startswith("<b>")
+    assert rows(first)[0] == [(render.say("kb_read_more", "es"), "kb:rest")]
+    assert "📄 Fuente" in first["plain"].split("\n")[-1]  # the sources: one line
+    api.press(70, render.say("kb_read_more", "es"))
+    sent = await api.wait_sent(70, 2)
+    assert "Orientación general" in sent[-1]["plain"] and "Fuente: " in sent[-1]["plain"]
+    await api.wait_method("editMessageReplyMarkup")
+    assert "kb:rest" not in [data for row in rows(api.shown(70)[0]) for _, data in row]
+    api.push_button(70, "kb:rest", message=api.shown(70)[0])  # again, from a stale screen
+    acks = await api.wait_method("answerCallbackQuery", 2)
+    assert acks[-1].params["text"] == render.say("kb_gone", "es")

@@ -31,13 +31,14 @@ from telegram.ext import (Application, ApplicationBuilder, ApplicationHandlerSto
                           ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 
 from bot import render
-from bot.channels.telegram_format import KB_FIRST, KB_MORE, has_more, keyboard, split_text, to_html
+from bot.channels.telegram_answer import answer_view
+from bot.channels.telegram_format import KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, to_html
 from bot.channels.telegram_runtime import (PerChatRateLimiter, PerUserOrder, Settings, SettingsError,
                                            install_redaction, redact)
-from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without_feedback
+from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without, without_feedback
 from bot.channels.telegram_webhook import WebhookServer
 from bot.dialogue import hint_language
-from bot.messages import LANGS, Message, Reply
+from bot.messages import LANGS, Button, Message, Reply
 from bot.reminders import due, next_window
 from bot.store import now
 
@@ -74,6 +75,7 @@ class TelegramChannel:
         # The full keyboards of recent messages whose "More…" hides options: (chat, message) -> (buttons, lang).
         self.menus: OrderedDict[tuple[int, int], tuple[list, str]] = OrderedDict()
         self.steps = StepMessages()  # which message shows each user's current step
+        self.rests: OrderedDict[tuple[int, int], tuple[str, str]] = OrderedDict()  # "Read more": (text, lang)
 
     # -- updates ------------------------------------------------------------------------------
     async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -104,7 +106,7 @@ class TelegramChannel:
             await self.acknowledge(query)
             return
         if query.data.startswith("kb:"):  # the keyboard's own buttons: nothing for the dialogue
-            await self.on_keyboard_button(update)
+            await self.on_keyboard_button(update, context)
             return
         chat_id = query.message.chat.id if query.message else query.from_user.id
         reply = await self.answer(self.message(update, button=query.data, chat=chat_id))
@@ -128,9 +130,12 @@ class TelegramChannel:
         except TelegramError as err:  # too old to acknowledge, or the network: the press still deserves its answer
             log.info("callback query not acknowledged: %s", err)
 
-    async def on_keyboard_button(self, update: Update) -> None:
+    async def on_keyboard_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """"More…" shows the options it hid; a stand-in of the fixed row says why it does nothing."""
         query, lang = update.callback_query, self.lang_of(update)
+        if query.data == KB_REST:
+            await self.on_read_more(update, context)
+            return
         if query.data != KB_MORE:
             await query.answer(render.say("kb_first" if query.data == KB_FIRST else "kb_choose", lang))
             return
@@ -141,6 +146,19 @@ class TelegramChannel:
             return
         await query.answer()
         await message.edit_reply_markup(keyboard(menu[0], menu[1], expanded=True))
+
+    async def on_read_more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The rest of a long answer, below it; the button goes."""
+        query, message = update.callback_query, update.callback_query.message
+        kept = self.rests.pop((message.chat.id, message.message_id), None) if message else None
+        if kept is None:  # sent before a restart, or long ago
+            await query.answer(render.say("kb_gone", self.lang_of(update)))
+            return
+        await query.answer()
+        markup = without(message.reply_markup, KB_REST) if isinstance(message, TgMessage) else None
+        await self.steps.retire(context.bot, message.chat.id, message.message_id, markup)
+        for part in split_text(kept[0]):
+            await self.deliver(context.bot, message.chat.id, to_html(part))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Channel posts, membership changes and the like: nobody asked anything, so no answer."""
@@ -177,25 +195,44 @@ class TelegramChannel:
 
     async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply,
                    answering: TgMessage | None = None) -> None:
-        """The reply as one or more HTML messages; the keyboard goes with the last part."""
-        parts = split_text(reply.text)
+        """The reply as one or more HTML messages; the keyboard goes with the last part. An answer is
+        one short message, the rest behind "Read more"."""
+        parts, buttons, rest = [to_html(p) for p in split_text(reply.text)], reply.buttons, None
+        topic = self.answer_topic(reply)
+        if topic is not None:
+            first, rest = answer_view(reply.text, reply.lang, topic.title[reply.lang], topic.answer[reply.lang])
+            parts = [first]
+            if rest:
+                buttons = [Button(render.say("kb_read_more", reply.lang), KB_REST), *reply.buttons]
         extra = {}
         if answering is not None and answering.chat.type in GROUPS:  # whom we answer, in a busy group
             extra["reply_parameters"] = ReplyParameters(answering.message_id, allow_sending_without_reply=True)
             if answering.is_topic_message:
                 extra["message_thread_id"] = answering.message_thread_id
         for n, part in enumerate(parts, 1):
-            markup = keyboard(reply.buttons, reply.lang) if n == len(parts) else None
-            sent = await self.deliver(context.bot, chat_id, to_html(part), reply_markup=markup, **extra)
+            markup = keyboard(buttons, reply.lang) if n == len(parts) else None
+            sent = await self.deliver(context.bot, chat_id, part, reply_markup=markup, **extra)
             extra.pop("reply_parameters", None)
         if has_more(reply.buttons) and sent is not None:
-            self.remember_menu(sent, reply)
+            self.remember_menu(sent, reply, buttons)
+        if rest and sent is not None:
+            self.remember(self.rests, (sent.chat_id, sent.message_id), (rest, reply.lang))
         await self.steps.sent(context.bot, chat_id, reply, sent.message_id if sent is not None else None)
 
-    def remember_menu(self, sent: TgMessage, reply: Reply) -> None:
-        self.menus[(sent.chat_id, sent.message_id)] = (list(reply.buttons), reply.lang)
-        while len(self.menus) > MENUS_KEPT:
-            self.menus.popitem(last=False)
+    def remember_menu(self, sent: TgMessage, reply: Reply, buttons: list[Button]) -> None:
+        self.remember(self.menus, (sent.chat_id, sent.message_id), (list(buttons), reply.lang))
+
+    @staticmethod
+    def remember(kept: OrderedDict, key, value) -> None:
+        kept[key] = value
+        while len(kept) > MENUS_KEPT:
+            kept.popitem(last=False)
+
+    def answer_topic(self, reply: Reply):
+        """The topic an answer is, for its title; None for anything that is not one topic's answer."""
+        kb = getattr(self.dialogue, "kb", None)  # a stand-in core in tests may have none
+        topic = kb.topics.get(reply.topic or "") if kb is not None and reply.kind == "answer" else None
+        return topic if topic is not None and reply.lang in topic.title else None
 
     async def deliver(self, bot, chat_id: int, html: str, **kw) -> TgMessage | None:
         """One message, tried again with growing pauses while it surely did not arrive (a 5xx, a dropped

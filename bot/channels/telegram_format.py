@@ -23,6 +23,7 @@ FORWARD = ("next", "done", "continue")  # what the right-hand button of the fixe
 KB_MORE = "kb:more"  # show the options "More…" hid
 KB_FIRST = "kb:first"  # the Back place on a first step
 KB_CHOOSE = "kb:choose"  # the Next place on a step that needs a choice
+KB_REST = "kb:rest"  # "Read more": the rest of a long answer, below it
 _SEPARATORS = ("\n\n", "\n", " ")  # paragraphs first, then lines, then words
 
 
@@ -89,8 +90,10 @@ def usable(button: Button) -> bool:
 
 
 def role(button: Button) -> str:
-    """Where a button goes on the keyboard: back, forward, cancel, feedback or option."""
+    """Where a button goes on the keyboard: read (more), back, forward, cancel, feedback or option."""
     base = button.id.partition("@")[0]
+    if base == KB_REST:
+        return "read"
     if base.startswith("fb:"):
         return "feedback"
     parts = base.split(":")
@@ -119,7 +122,7 @@ def keyboard(buttons: list[Button], lang: str = "en", *, expanded: bool = False)
     by_role: dict[str, list[Button]] = {}
     for b in valid:
         by_role.setdefault(role(b), []).append(b)
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[InlineKeyboardButton]] = [[_button(b.label, b.id)] for b in by_role.get("read", [])]
     options = by_role.get("option", [])
     if len(options) > MAX_OPTIONS and not expanded:
         rows += [[_button(b.label, b.id)] for b in options[:MAX_OPTIONS]]

@@ -45,13 +45,18 @@ def pop_up(data: str, reply: Reply) -> str | None:
     return None
 
 
-def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
-    """The keyboard after a vote: the same buttons without 👍 👎 (a vote is given once)."""
+def without(markup: InlineKeyboardMarkup | None, *prefixes: str) -> InlineKeyboardMarkup | None:
+    """The same keyboard without the buttons whose data starts with one of `prefixes`."""
     if markup is None:
         return None
-    rows = [[b for b in row if not (b.callback_data or "").startswith("fb:")] for row in markup.inline_keyboard]
+    rows = [[b for b in row if not (b.callback_data or "").startswith(prefixes)] for row in markup.inline_keyboard]
     rows = [row for row in rows if row]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard after a vote: the same buttons without 👍 👎 (a vote is given once)."""
+    return without(markup, "fb:")
 
 
 class StepMessages:
