@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from datetime import datetime, timedelta
 
-from bot import focus, intents, places, render
+from bot import doubts, focus, intents, places, render
 from bot.pause import Switch
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
@@ -165,6 +165,7 @@ class Dialogue(places.Places):
             turn.notes.append("personal_number")
             text = mask(text)
         first = user.seen is None  # read before routing: /forget makes the row new again
+        before = doubts.answered(user.buttons), (user.recent[-1] if user.recent else None), user.buttons
         restarted = self._check_place(turn)
         reply = self._show_step(self.flows[restarted], machine.State.from_dict(user.flow_state), turn) \
             if restarted else self._route(msg, text, turn)
@@ -176,6 +177,10 @@ class Dialogue(places.Places):
         if reply.kind == "forgotten":  # nothing may be written back after an erasure
             reply.kind = "command"
             return reply
+        if before[0]:  # the last reply was an answer: does this message say it was the wrong one?
+            why = doubts.why(before[0], before[1], text, msg.button, before[2])
+            if why:
+                self.store.record_doubt(user.id, reply.lang, before[0], before[1], why, text)
         user.lang = reply.lang
         user.buttons = _typed_labels(tuple(reply.buttons))
         self.store.save_user(user, at=self.clock())

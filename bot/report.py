@@ -6,6 +6,8 @@ answer them):
 2. the most frequent unanswered questions, similar wordings grouped (normalised with
    knowledge.text.normalize, then grouped with rapidfuzz's token_sort_ratio against each group's
    first, most frequent, wording);
+2b. likely wrong answers: an answer followed at once by a rephrasing of the same question, a 👎 or
+   "that's not what I asked" (bot.doubts), by topic, with the questions it answered;
 3. the topics with the most 👎, and with the most 👍;
 4. "did you mean" questions and the topic the user then picked: a question variant to add to that
    topic's YAML;
@@ -51,7 +53,9 @@ def report(store, since_days: int | None = None, lang: str | None = None) -> str
     votes = store.feedback(since_days=since_days, lang=lang)
     scope = "all time" if since_days is None else f"the last {since_days} day{'s' if since_days != 1 else ''}"
     title = f"socialbot report: {scope}, {f'language {lang}' if lang else 'all languages'}"
+    doubted = store.doubted(since_days=since_days, lang=lang) if hasattr(store, "doubted") else []
     parts = [title + "\n" + "=" * width(title), counts_table(questions, votes), unanswered_section(questions),
+             doubted_section(doubted),
              feedback_section(votes), variants_section(questions), gaps_section(questions)]
     return "\n\n".join(parts) + "\n"
 
@@ -120,6 +124,34 @@ def unanswered_section(questions: list[dict]) -> str:
             lines.append("        also: " + " | ".join(shorten(v, 40) for v in g.variants[:2]) + more)
     if len(groups) > TOP_QUESTIONS:
         lines.append(f"  … and {len(groups) - TOP_QUESTIONS} more")
+    return "\n".join(lines)
+
+
+# -- 2b. likely wrong answers ---------------------------------------------------------------------
+def doubted_section(rows: list[dict]) -> str:
+    """Answers the user's next message doubted, by topic: the questions they answered, grouped."""
+    from bot.doubts import REASONS
+
+    title = 'Likely wrong answers (answered, then at once asked again, 👎, or "that\'s not what I asked")'
+    if not rows:
+        return f"{title}\n  (none)"
+    by_topic: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_topic[row.get("topic") or "?"].append(row)
+    lines = [title]
+    ranked = sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    for topic, mine in ranked[:TOP_TOPICS]:
+        why = Counter(row.get("why") or "?" for row in mine)
+        how = ", ".join(f"{REASONS.get(k, k)} ×{n}" for k, n in sorted(why.items()))
+        lines.append(f"  {len(mine):>4}  {topic}  {TOPIC_FILE.format(topic)}  ({how})")
+        asked = [{"lang": r.get("lang"), "text": r.get("question") or "", "kind": r.get("why")} for r in mine]
+        for g in group_questions([a for a in asked if a["text"]])[:3]:
+            lines.append(f"        {g.count:>3} × [{g.lang}] {shorten(g.text, 70)}")
+        after = [display(r.get("followup") or "") for r in mine if r.get("why") == "rephrased"][:2]
+        if after:
+            lines.append("        then: " + " | ".join(shorten(a, 40) for a in after))
+    if len(ranked) > TOP_TOPICS:
+        lines.append(f"  … and {len(ranked) - TOP_TOPICS} more")
     return "\n".join(lines)
 
 

@@ -42,7 +42,8 @@ RETENTION_DAYS = 90  # stored questions and feedback are purged after this (SOCI
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one before giving up
 MAX_TEXT = 2000  # characters of a question kept for curators
 # Every table that mentions a user, and the column that does: what /forget erases.
-USER_TABLES = (("users", "id"), ("unanswered", "user"), ("feedback", "user"), ("reminders", "user"))
+USER_TABLES = (("users", "id"), ("unanswered", "user"), ("feedback", "user"), ("reminders", "user"),
+               ("doubted", "user"))
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -124,6 +125,16 @@ def m007_one_vote_per_answer(db: sqlite_utils.Database) -> None:
     so no one can push a topic up or down the curators' report alone."""
     db.execute("delete from feedback where id not in (select max(id) from feedback group by user, topic)")
     db.execute("create unique index if not exists feedback_user_topic on feedback (user, topic)")
+
+
+@migrations()
+def m008_doubted_answers(db: sqlite_utils.Database) -> None:
+    """Likely wrong answers: an answer followed at once by a rephrasing, a 👎 or "that's not what I
+    asked" (why), with the question answered and what came after it, masked, for the report."""
+    db["doubted"].create({"id": int, "user": str, "lang": str, "topic": str, "question": str, "why": str,
+                          "followup": str, "ts": str}, pk="id")
+    db["doubted"].create_index(["user"])
+    db["doubted"].create_index(["ts"])
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -455,6 +466,18 @@ class Store:
             (user_id, topic, lang, 1 if vote > 0 else -1, _iso()),
         )
 
+    def record_doubt(self, user_id: str, lang: str, topic: str, question: str | None, why: str,
+                     followup: str) -> None:
+        """An answer the user's next message says was likely wrong (see bot.doubts)."""
+        user_id = user_key(user_id)
+        self._write1(
+            "insert into doubted (user, lang, topic, question, why, followup, ts) values (?, ?, ?, ?, ?, ?, ?)",
+            (user_id, lang, topic, mask(question or "")[:MAX_TEXT], why, mask(followup)[:MAX_TEXT], _iso()),
+        )
+
+    def doubted(self, since_days: int | None = None, lang: str | None = None) -> list[dict]:
+        return self._rows("doubted", since_days, lang)
+
     def unanswered(self, since_days: int | None = None, lang: str | None = None) -> list[dict]:
         return self._rows("unanswered", since_days, lang)
 
@@ -481,6 +504,7 @@ class Store:
         with self._write() as db:
             gone = db.execute("delete from unanswered where ts < ?", [cutoff]).rowcount
             gone += db.execute("delete from feedback where ts < ?", [cutoff]).rowcount
+            gone += db.execute("delete from doubted where ts < ?", [cutoff]).rowcount
             db.execute("update users set recent = null where recent is not null and seen < ?", [cutoff])
         return gone
 

@@ -35,6 +35,7 @@ def core(dialogue):
 def fill(core: Dialogue, user: str, lang: str) -> None:
     """A user the store holds something about in every table."""
     core.say(user, QUESTION[lang])  # users row
+    core.say(user, button="fb:down:review-months")  # doubted: a 👎 right after the answer
     core.say(user, button="fb:up:review-months")  # feedback
     core.say(user, button="remind:on")  # reminders
     core.say(user, MISS[lang])  # unanswered

@@ -1,0 +1,48 @@
+"""Likely wrong answers: an answer followed at once by a rephrasing of the same question, by a 👎, or
+by "that's not what I asked". The dialogue asks `why()` about the message after each answer; the
+store keeps the reason, and `socialbot report` lists them beside the questions it could not answer.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rapidfuzz import fuzz
+
+from bot import intents
+from knowledge.text import normalize
+
+REPHRASED = 75  # token_sort_ratio of two normalised questions at or above which one rephrases the other
+REASONS = {"rephrased": "asked again", "thumbs_down": "👎", "not_what_i_asked": "not what I asked"}
+NOT_ASKED = {normalize(p) for p in (
+    "that's not what I asked", "that is not what I asked", "not what I asked", "that's not my question",
+    "that is not my question", "you didn't answer my question", "wrong answer", "that doesn't answer my question",
+    "no es lo que pregunté", "no es lo que pregunte", "eso no es lo que pregunté", "no es mi pregunta",
+    "eso no es lo que he preguntado", "no ha respondido a mi pregunta", "no respondió mi pregunta",
+    "不是我问的", "这不是我问的", "我问的不是这个", "不是这个", "答非所问", "你没回答我的问题", "没回答我的问题",
+)}
+
+
+def answered(buttons: Mapping[str, str]) -> str | None:
+    """The topic the last reply answered, read from its buttons (an answer carries its 👍 / 👎)."""
+    for bid in buttons.values():
+        if bid.startswith("fb:up:"):
+            return bid[len("fb:up:"):]
+    return None
+
+
+def why(topic: str, question: str | None, text: str, button: str | None, buttons: Mapping[str, str]) -> str | None:
+    """Why the message after an answer to `topic` (asked as `question`) says it was likely wrong, or None."""
+    if button is not None:
+        return "thumbs_down" if button == f"fb:down:{topic}" else None
+    if not text or text.startswith("/"):
+        return None
+    norm = normalize(text)
+    if norm in NOT_ASKED or any(p in norm for p in NOT_ASKED if len(p) >= 8):
+        return "not_what_i_asked"
+    if intents.intent("feedback_down", text, norm):
+        return "thumbs_down"
+    if norm in buttons or len(norm) < 6 or not question:  # a button label typed, or too short to compare
+        return None
+    if fuzz.token_sort_ratio(norm, normalize(question)) >= REPHRASED:
+        return "rephrased"
+    return None
