@@ -36,6 +36,7 @@ log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: neve
 # seen is under 400 characters, and scoring costs about linearly in the words it has not seen before
 # (each is spell-corrected): 2,000 characters of random words took 50-85 ms, 500 take under a third.
 MAX_CHARS = 500
+HEAD_CHARS = 200  # of a cut message, what is kept of its beginning; the rest of MAX_CHARS is its end
 STALE = timedelta(hours=12)
 NAV_WORD_MAX = 24  # longer than any "next" / "volver atrás" / "下一步": a question, not a step word  # a procedure left this long ago: ask to continue or start over
 RELATED_BUTTONS = 3
@@ -49,13 +50,18 @@ _INVISIBLE = re.compile(
 
 
 def clean(text: str | None) -> tuple[str, bool]:
-    """Text without control or bidi-override characters, cut to MAX_CHARS; and whether it was cut."""
+    """Text without control or bidi-override characters, at most MAX_CHARS of it; and whether it was cut.
+
+    A long message keeps its beginning and its end: a citizen's story usually comes first and the
+    question last ("... so which buttons do I press?")."""
     if not text:
         return "", False
-    cut = len(text) > MAX_CHARS
-    text = text[: MAX_CHARS * 2] if cut else text  # never scan a huge text character by character
-    text = _INVISIBLE.sub(" ", text)
-    return text[:MAX_CHARS].strip(), cut
+    if len(text) <= MAX_CHARS:
+        return _INVISIBLE.sub(" ", text).strip(), False
+    # never scan a huge text character by character: only the two ends are looked at
+    head = _INVISIBLE.sub(" ", text[: MAX_CHARS * 2]).strip()[:HEAD_CHARS]
+    tail = _INVISIBLE.sub(" ", text[-MAX_CHARS * 2:]).strip()[-(MAX_CHARS - HEAD_CHARS - 1):]
+    return f"{head} {tail}".strip(), True
 
 
 def step_tag(step: str) -> str:

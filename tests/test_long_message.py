@@ -1,4 +1,5 @@
-"""A long message costs a bounded amount to read: only its first MAX_CHARS characters are scored,
+"""A long message costs a bounded amount to read: only MAX_CHARS characters of it (its beginning and
+its end) are scored,
 so 2,000 characters of random words (50-85 ms of spelling correction when scored whole) cannot hold
 up everyone else."""
 from __future__ import annotations
@@ -42,3 +43,23 @@ def test_a_long_real_question_is_read_whole(dialogue):
     assert say("too_long", "en") not in reply.text
     if reply.kind in ("fallback", "suggest"):  # what curators read is the whole question
         assert dialogue.store.unanswered()[-1]["text"] == question
+
+
+STORY = ("My father worked for forty years in a steel mill and retired in 2009. Since then my brother always "
+         "took care of his papers, but he took a job in another province this spring and now everything falls to me. I live two "
+         "hours away, I work shifts, and my father does not hear well on the phone, so I want to be prepared "
+         "before I visit him next month. He has an old phone that my niece gave him, and he can use it a "
+         "little if someone sits beside him. ")
+
+
+def test_a_long_story_is_read_at_both_ends_so_its_closing_question_is_answered(dialogue):
+    story = STORY * 3 + "So my question is simple: when is the annual review?"
+    assert len(story) > 2 * MAX_CHARS
+    reply = dialogue.say("u3", story)
+    assert say("too_long", "en") in reply.text
+    assert reply.kind == "answer" and reply.topic == "review-months"
+
+
+def test_the_beginning_of_a_long_message_still_counts(dialogue):
+    reply = dialogue.say("u4", "When is the annual review? " + STORY * 2)
+    assert reply.kind == "answer" and reply.topic == "review-months"
