@@ -89,7 +89,7 @@ def test_the_set_is_big_enough_mostly_chinese_and_about_a_third_must_decline():
 
 def test_the_tuning_batch_is_big_varied_and_mostly_chinese():
     langs = Counter(i["lang"] for i in TUNE2)
-    assert len(TUNE2) >= 60 and set(langs) == set(LANGS) and langs["zh"] >= 0.4 * len(TUNE2)
+    assert len(TUNE2) >= 150 and set(langs) == set(LANGS) and langs["zh"] >= 0.4 * len(TUNE2)
     assert 0.25 <= sum(i["topic"] == "decline" for i in TUNE2) / len(TUNE2) <= 0.5
     assert len({i["topic"] for i in TUNE2}) >= 8, "more than a few topics"
 
