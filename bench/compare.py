@@ -28,6 +28,10 @@ answering, as the batch reply's "fallback": true does. score.py also reads the r
 button labels; this benchmark reads the answer text alone, so it can be a little stricter.
 The items' own "topic" field is not used: its ids are not the knowledge base's.
 
+Then the ablation: every set (dev, bench/heldout/*, bench/real/tune and test) through the whole dialogue
+with its matcher scoring three ways: lexical only (Matcher(dense=False)), dense only (the encoder's cosine
+alone, knowledge.matcher.DENSE_ONLY) and fused (knowledge.matcher.FUSION, what the bot runs).
+
 Columns: overall and per-language pass rate; off-topic caught (off-topic items not answered); false
 fallbacks (on-topic items not answered); top-1 = on-topic items whose best-ranked topic passes, whatever
 the decision (ranking alone, without thresholds); mean µs per query of ranking + decision, after a warm-up
@@ -289,12 +293,94 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# -- the ablation: lexical only, dense only, fused, through the whole dialogue ----------------------
+ABLATION_SETS = [("dev", DEFAULT_QUESTIONS), *((f"heldout {p.stem}", p) for p in sorted(
+    (REPO / "bench" / "heldout").glob("*.jsonl"))), *((f"real {p.stem}", p) for p in (
+        REPO / "bench" / "real" / "tune.jsonl", REPO / "bench" / "real" / "test.jsonl"))]
+
+
+def _modes():
+    """(name, matcher keyword arguments): the same knowledge base and procedures, three ways of scoring."""
+    from knowledge.matcher import DENSE_ONLY, FUSION
+
+    return [("lexical only", {"dense": False}), ("dense only", {"fusion": DENSE_ONLY}), ("fused", {"fusion": FUSION})]
+
+
+def _dialogue(**matcher_args):
+    """A Dialogue as the bot builds it, its matcher rebuilt with these arguments."""
+    from bot.dialogue import Dialogue, _flow_topic
+    from bot.store import Store
+
+    d = Dialogue(Store(memory=True))
+    d.matcher = Matcher(d.kb, extra=[_flow_topic(f) for f in d.flows.values()],
+                        fold={f"flow:{f.id}": f.topic for f in d.flows.values() if f.topic}, **matcher_args)
+    return d
+
+
+def _verdict(kb: KnowledgeBase, name: str, item: dict, reply: dict, flows: dict[str, str]) -> tuple[bool, bool]:
+    """(right, is a must-not-answer item) by the rule of the script that owns the set."""
+    sys.path.insert(0, str(REPO / "bench"))
+    if name.startswith("real"):
+        import real
+
+        return real.judge(item, reply, flows) == "right", item["topic"] == real.DECLINE
+    if name.startswith("heldout"):
+        import heldout
+
+        return heldout.judge(item, reply, flows) == "right", item.get("topic") is None
+    if item.get("expect_fallback"):  # dev: the rule ../shared/eval/score.py applies
+        return bool(reply.get("fallback")), True
+    return not reply.get("fallback") and answer_passes(kb, reply.get("topic"), item), False
+
+
+def ablation() -> str:
+    import io
+
+    from bot.channels import batch
+
+    kb = load()
+    flows = {t.id: t.flow for t in kb.topics.values() if t.flow}
+    sets = [(name, path, [i for i in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                                      if line.strip()) if "text" in i])
+            for name, path in ABLATION_SETS if path.exists()]
+    modes = _modes()
+    figures: dict[tuple[str, str], tuple[int, int, int, int]] = {}
+    for mode, kwargs in modes:
+        d = _dialogue(**kwargs)
+        if mode != "lexical only" and d.matcher.dense is None:
+            return "dense model unavailable (SOCIALBOT_DENSE=off, or its package is missing): no ablation"
+        for name, _, items in sets:
+            payload = "".join(json.dumps({"user": f"a{k}", "text": i["text"]}, ensure_ascii=False) + "\n"
+                              for k, i in enumerate(items))
+            out = io.StringIO()
+            batch.run(d, io.StringIO(payload), out)
+            replies = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+            right = nulls = nulls_right = 0
+            for item, reply in zip(items, replies, strict=True):
+                ok, null = _verdict(kb, name, item, reply, flows)
+                right += ok
+                nulls += null
+                nulls_right += ok and null
+            figures[(mode, name)] = (right, len(items), nulls_right, nulls)
+    head = "| set | " + " | ".join(f"{m} | (must not answer)" for m, _ in modes) + " |"
+    lines = [head, "|---|" + "---|---|" * len(modes)]
+    for name, _, items in sets:
+        cells = []
+        for mode, _ in modes:
+            right, n, nr, nn = figures[(mode, name)]
+            cells += [f"{pct(right, n)} ({right}/{n})", f"{nr}/{nn}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
                     help="JSON Lines question items (default: %(default)s)")
     ap.add_argument("--repeat", type=int, default=20, help="timed passes over the questions (default: %(default)s)")
     ap.add_argument("--show-failures", action="store_true", help="print every item a method got wrong")
+    ap.add_argument("--no-ablation", action="store_true",
+                    help="skip the ablation (lexical only / dense only / fused through the dialogue, every set)")
     ap.add_argument("--dup-cut", type=float, default=0.85,
                     help="char-TF-IDF cosine from which a question counts as a near-duplicate of a knowledge-base "
                          "variant (default: %(default)s)")
@@ -327,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{' (' + ', '.join(same) + ')' if same else ''}, {len(close)} more near-duplicates "
           f"(cosine >= {args.dup_cut}){' (' + ', '.join(close) + ')' if close else ''}. "
           "The higher these counts, the less the table says about unseen questions.")
+    if not args.no_ablation:
+        print("\n## Ablation: the whole dialogue (`socialbot batch` in process), its matcher scoring three ways\n")
+        print(ablation())
+        print("\nEach set judged by its own script's rule (dev: ../shared/eval/score.py's; heldout: bench/heldout.py; "
+              "real: bench/real.py, facts included); 'must not answer': off-topic, null and must-decline items "
+              "kept unanswered.")
     if args.show_failures:
         for r in results:
             print(f"\n## misses: {r['name']}")
