@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from datetime import datetime, timedelta
 
-from bot import doubts, focus, intents, places, render
+from bot import doubts, focus, intents, places, render, reply_language
 from bot.pause import Switch
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
@@ -98,6 +98,7 @@ class Turn:
         self.lang = lang
         self.notes: list[str] = []  # UI string keys said before the reply (too long, personal number)
         self.group: str | None = None  # the group chat the message came from, if any
+        self.switched_from: str | None = None  # a chosen language this message's own language replaced
 
 
 class Dialogue(places.Places):
@@ -111,6 +112,7 @@ class Dialogue(places.Places):
         self.matcher = Matcher(self.kb, extra=[_flow_topic(f) for f in self.flows.values()],
                                fold={f"flow:{f.id}": f.topic for f in self.flows.values() if f.topic})
         self.focus = focus.Focus(self.kb)
+        self.quoted = reply_language.quoted_terms(reply_language.content_texts(self.kb, self.flows))
         # What a new user is told first: an automated assistant, its documents, and how current they are.
         self.content_date = content_date([t.reviewed_on for t in self.kb.topics.values()]
                                          + [f.reviewed_on for f in self.flows.values()]) or "?"
@@ -160,9 +162,12 @@ class Dialogue(places.Places):
         user = self.store.user(msg.user)
         text, cut = clean(msg.text)
         detected = detect(text) if text and not text.startswith("/") else None
-        lang = detected or user.lang or hint_language(msg.lang_hint) or "en"
+        kept = reply_language.choose(text, detected, user.lang if user.lang_chosen else None, self.quoted)
+        lang = kept or detected or user.lang or hint_language(msg.lang_hint) or "en"
         turn = Turn(user, lang)
         turn.group = msg.chat if msg.chat and msg.chat != msg.user else None  # a group chat (not a private one)
+        if kept and kept != user.lang:
+            turn.switched_from = user.lang
         if msg.chat:
             user.chat = msg.chat
         if cut:
@@ -175,6 +180,9 @@ class Dialogue(places.Places):
         restarted = self._check_place(turn)
         reply = self._show_step(self.flows[restarted], machine.State.from_dict(user.flow_state), turn) \
             if restarted else self._route(msg, text, turn)
+        if turn.switched_from and reply.lang not in (turn.switched_from, None):  # say so, and offer the way back
+            turn.notes.append("language_switched")
+            reply.buttons.insert(0, Button(render.say("switch_back", turn.switched_from), f"lang:{turn.switched_from}"))
         if turn.notes:
             reply.text = "\n\n".join([*(render.say(n, reply.lang) for n in turn.notes), reply.text])
         intro = self.intro(reply.lang) if first else ""
@@ -247,7 +255,7 @@ class Dialogue(places.Places):
             return self._in_flow(text, turn, norm)
         navigation = words.parse(text) if len(text) <= NAV_WORD_MAX else None
         if navigation is not None and navigation[1]:  # "next", "atrás", "取消" with no procedure going on
-            turn.lang = navigation[1]
+            self._word_language(navigation[1], navigation[0], turn)
             key = "nothing_to_cancel" if isinstance(navigation[0], ev.Cancel) else "no_procedure"
             return self._reply(turn, render.say(key, turn.lang), "command", buttons=self._home_buttons(turn.lang))
         return self._question(text, turn, norm=norm)
@@ -505,10 +513,17 @@ class Dialogue(places.Places):
                 return self._apply(flow, state, ev.Choose(option), turn)
             return self._question(text, turn, norm=norm, in_flow=state)
         event, word_lang = parsed
-        # A word of one language switches to it ("siguiente"); a word every language uses ("app", "ok",
-        # "Alipay") says nothing about the language, whatever detect() made of it: keep the user's.
-        turn.lang = word_lang or turn.user.lang or turn.lang
+        self._word_language(word_lang, event, turn)
         return self._apply(flow, state, event, turn)
+
+    def _word_language(self, word_lang: str | None, event, turn: Turn) -> None:
+        """The language a step word answers in. Unchosen, the word's own ("siguiente"), and a word every
+        language uses ("ok", "app") keeps the user's. Chosen, a step word of another language is a whole
+        message in it ("取消": switch, and say so), an option's label is a name ("支付宝": keep it)."""
+        if not turn.user.lang_chosen:
+            turn.lang = word_lang or turn.user.lang or turn.lang
+        elif word_lang and word_lang != turn.lang and not isinstance(event, (ev.Choose, ev.Tick)):
+            turn.switched_from, turn.lang = turn.user.lang, word_lang
 
     def _option_meant(self, flow, state: machine.State, text: str, norm: str, lang: str) -> str | None:
         """The option of the current step a message means without typing its label: it names one
@@ -712,6 +727,7 @@ class Dialogue(places.Places):
 
     def _set_language(self, lang: str, turn: Turn) -> Reply:
         turn.lang = lang
+        turn.switched_from = None  # chosen now, in so many words: nothing to point out
         turn.user.lang_chosen = True
         if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
             state = machine.State.from_dict(turn.user.flow_state)

@@ -1,4 +1,5 @@
-"""Switch, Stay, Cancel and Undo through Telegram: the real Application against the fake Bot API
+"""What Telegram keeps for a user: their place (Switch, Stay, Cancel and Undo) and their chosen
+language (through a quoted Chinese label), through Telegram: the real Application against the fake Bot API
 server over HTTP (tests/fake_bot_api.py), as tests/test_telegram.py does. What the user sees is
 read from the messages as they show now, so a step edited in place and a new message both count."""
 from __future__ import annotations
@@ -42,3 +43,22 @@ async def test_switching_asks_stay_keeps_and_undo_restores(api, bot):
     api.press(USER, "Undo")
     undone = await shows(api, USER, render.say("back_to_place", "en"))
     assert any(t == "☑ " + ticked[2:] for t, _ in api.buttons(undone))
+
+
+async def test_the_chosen_language_sticks_through_a_quoted_chinese_label(api, bot):
+    uid = 4343
+    api.push_text(uid, "/language", lang="en")
+    await shows(api, uid, render.say("choose_language", "en"))
+    api.press(uid, "Español")
+    await shows(api, uid, render.say("language_set", "es"))
+    for text in ("dónde está 城市服务?", "支付宝"):
+        before = len(api.sent(uid))
+        api.push_text(uid, text, lang="en")
+        sent = await api.wait_sent(uid, before + 1)
+        assert render.say("note", "es") in sent[-1]["plain"], sent[-1]["plain"][:300]  # answered in Spanish
+    before = len(api.sent(uid))
+    api.push_text(uid, "社保年审是几月份？", lang="en")
+    switched = (await api.wait_sent(uid, before + 1))[-1]
+    assert switched["plain"].startswith(render.say("language_switched", "zh"))
+    api.press(uid, render.say("switch_back", "es"))
+    await shows(api, uid, render.say("language_set", "es"))
