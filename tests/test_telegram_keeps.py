@@ -55,7 +55,7 @@ async def test_the_chosen_language_sticks_through_a_quoted_chinese_label(api, bo
         before = len(api.sent(uid))
         api.push_text(uid, text, lang="en")
         sent = await api.wait_sent(uid, before + 1)
-        assert render.say("note", "es") in sent[-1]["plain"], sent[-1]["plain"][:300]  # answered in Spanish
+        assert render.say("source", "es") in sent[-1]["plain"], sent[-1]["plain"][:300]  # answered in Spanish
     before = len(api.sent(uid))
     api.push_text(uid, "社保年审是几月份？", lang="en")
     switched = (await api.wait_sent(uid, before + 1))[-1]
