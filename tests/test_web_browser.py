@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from tests.web_client import WebServer  # noqa: E402
+from tests.test_dialogue_scripts import SCRIPTS, check_turn, load_script  # noqa: E402
+from tests.web_client import WebServer, parse  # noqa: E402
 
 QUESTION = {"en": "When is the annual review?", "es": "cuando es la revision anual", "zh": "社保年审几月份"}
 VAGUE = {"en": "card", "es": "seguro", "zh": "卡"}  # each gets a "did you mean"
@@ -394,3 +395,21 @@ def test_a_site_not_allowed_cannot_frame_the_embed(browser, built_dialogue):
         context.close()
         bureau.close()
         chat.close()
+
+
+# Every procedure once, the languages in turn (the scripts come as <procedure>_<en|es|zh>): the
+# HTTP test in test_dialogue_scripts.py runs them all, this one proves web.js's path gives the same.
+BROWSER_SCRIPTS = [p for n, p in enumerate(SCRIPTS) if n % 3 == (n // 3) % 3]
+
+
+@pytest.mark.parametrize("path", BROWSER_SCRIPTS, ids=[p.stem for p in BROWSER_SCRIPTS])
+def test_script_typed_into_the_enhanced_page(open_page, path):
+    """Dialogue scripts, each turn typed and sent with JavaScript on: the reply web.js appends is
+    the one batch, the console and Telegram give."""
+    turns = load_script(path)
+    page = open_page(turns[0].get("lang") or "en")
+    for n, turn in enumerate(turns):
+        reply = ask(page, turn["say"])
+        bubble = parse(reply.evaluate("node => node.outerHTML")).bubbles[-1]
+        check_turn(path, n, turn, bubble.to_json())
+    assert not page.errors, page.errors
