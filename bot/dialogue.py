@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from datetime import datetime, timedelta
 
-from bot import doubts, focus, intents, places, render, reply_language
+from bot import doubts, focus, intents, places, remind_view, render, reply_language
 from bot.pause import Switch
 from bot.messages import LANGS, Button, Message, Reply
 from bot.privacy import MaskPersonal, contains_personal, mask
@@ -101,7 +101,7 @@ class Turn:
         self.switched_from: str | None = None  # a chosen language this message's own language replaced
 
 
-class Dialogue(places.Places):
+class Dialogue(places.Places, remind_view.Reminding):
     def __init__(self, store: Store | None = None, kb: KnowledgeBase | None = None, flows: dict | None = None,
                  *, clock=now):
         self.store = store or Store(memory=True)
@@ -667,6 +667,8 @@ class Dialogue(places.Places):
             return placed
         if bid == "remind:on":
             return self._remind(turn, on=True)
+        if bid in (remind_view.NEXT_YEAR, remind_view.OFF):  # under "it is open now", or on a reminder
+            return self._remind(turn, on=bid == remind_view.NEXT_YEAR, next_year=True)
         if kind == "cmd":
             return self._command("/" + rest, turn)
         if kind == "flow":
@@ -765,16 +767,6 @@ class Dialogue(places.Places):
             return self._reply(turn, text, "command",
                                buttons=[person_button(turn.lang)])
         return self._reply(turn, render.say("thanks_feedback", turn.lang), "command")
-
-    def _remind(self, turn: Turn, on: bool) -> Reply:
-        from bot.reminders import next_window
-
-        if not on:
-            key = "remind_off" if self.store.cancel_reminder(turn.user.id) else "remind_none"
-            return self._reply(turn, render.say(key, turn.lang), "command")
-        due = next_window(self.clock())
-        self.store.set_reminder(turn.user.id, turn.lang, turn.user.chat, due)
-        return self._reply(turn, render.say("remind_on", turn.lang, date=due.date().isoformat()), "command")
 
     # -- building replies ---------------------------------------------------------------------------
     def _reply(self, turn: Turn, text: str, kind: str, *, buttons=None, topic=None, flow=None, step=None,

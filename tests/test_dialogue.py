@@ -614,7 +614,7 @@ def test_forget_leaves_no_row(dialogue):
     store = dialogue.store
     dialogue.say("u1", "¿Cuándo es la revisión anual?")
     dialogue.say("u1", "👍")
-    dialogue.say("u1", "/remind")
+    dialogue.say("u1", button="remind:next")
     dialogue.say("u1", "what's the weather tomorrow")
     start_pp(dialogue, "u1")
     dialogue.say("other", "what's the weather tomorrow")
@@ -816,6 +816,7 @@ def test_typed_thumbs_are_feedback_and_other_emoji_are_not(dialogue):
 
 
 def test_feedback_and_reminders(dialogue):
+    dialogue.clock = lambda: datetime(2025, 6, 10, tzinfo=timezone.utc)  # before the window opens
     answer = dialogue.say("u1", "when is the annual review")
     thanks = dialogue.say("u1", button=button(answer, "fb:down:").id)
     assert say("thanks_feedback", "en") in thanks.text

@@ -37,7 +37,7 @@ def fill(core: Dialogue, user: str, lang: str) -> None:
     core.say(user, QUESTION[lang])  # users row
     core.say(user, button="fb:down:review-months")  # doubted: a 👎 right after the answer
     core.say(user, button="fb:up:review-months")  # feedback
-    core.say(user, button="remind:on")  # reminders
+    core.say(user, button="remind:next")  # reminders (set whatever the month: not "is it open now?")
     core.say(user, MISS[lang])  # unanswered
     core.say(user, button="flow:annual_review:start")  # a place in a procedure
 
@@ -97,7 +97,7 @@ def test_every_table_that_names_a_user_is_erased():
 def test_forget_through_batch(tmp_path):
     db = tmp_path / "socialbot.db"
     lines = [{"user": "me", "text": QUESTION["zh"]}, {"user": "me", "button": "fb:down:review-months"},
-             {"user": "me", "button": "remind:on"}, {"user": "me", "text": MISS["zh"]},
+             {"user": "me", "button": "remind:next"}, {"user": "me", "text": MISS["zh"]},
              {"user": "you", "text": MISS["en"]}, {"user": "me", "text": "删除我的信息"},
              {"user": "me", "text": render.say("forget_yes", "zh")}]
     done = subprocess.run([sys.executable, "-m", "bot.cli", "batch", "--db", str(db)], cwd=ROOT, timeout=120,

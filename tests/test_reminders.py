@@ -161,7 +161,10 @@ def test_the_chat_to_send_to_is_kept(core):
 def test_subscribing_again_moves_nothing_but_the_date(built):
     store = Store(memory=True)
     make(built, store).say("u", "/remind")
-    make(built, store, clock=lambda: at(2025, 9, 2)).say("u", "/remind")
+    later = make(built, store, clock=lambda: at(2025, 9, 2))
+    asked = later.say("u", "/remind")  # the window is open: asked, not moved silently
+    assert [b.id for b in asked.buttons][-1] == "remind:next"
+    later.say("u", button="remind:next")
     assert [(r["user"], r["due"]) for r in store.reminders()] == [("u", at(2026, 9, 1, REMINDER_HOUR_UTC).isoformat())]
 
 

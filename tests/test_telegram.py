@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -506,6 +506,7 @@ async def test_an_undeliverable_reminder_waits_a_year_and_a_failed_one_is_retrie
 
 async def test_a_reminder_asked_for_on_telegram_goes_to_that_chat(api, settings_for, new_dialogue):
     dialogue = new_dialogue()
+    dialogue.clock = lambda: datetime(2025, 6, 10, tzinfo=timezone.utc)  # before the window opens
     settings = settings_for()
     async with running(build_application(settings, dialogue), settings):
         api.push_text(15, "/remind", lang="zh")

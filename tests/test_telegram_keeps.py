@@ -62,3 +62,25 @@ async def test_the_chosen_language_sticks_through_a_quoted_chinese_label(api, bo
     assert switched["plain"].startswith(render.say("language_switched", "zh"))
     api.press(uid, render.say("switch_back", "es"))
     await shows(api, uid, render.say("language_set", "es"))
+
+
+async def test_a_due_reminder_carries_start_now_and_stop_reminders(api, settings_for, new_dialogue):
+    from datetime import timedelta
+
+    from bot.channels.telegram import build_application, running
+    from bot.store import now
+
+    dialogue = new_dialogue()
+    dialogue.say("4444", "/language es")  # a Spanish speaker who asked for a reminder last year
+    dialogue.store.set_reminder("4444", "es", "4444", now() - timedelta(hours=1))
+    settings = settings_for()
+    async with running(build_application(settings, dialogue), settings):
+        [sent] = await api.wait_sent(4444)
+        assert sent["plain"] == render.say("remind_message", "es")
+        labels = [label.strip("◀▶ ") for label, _ in api.buttons(sent)]
+        assert labels == [render.say("start_now", "es"), render.say("stop_reminders", "es")]
+        await api.wait_for(lambda: dialogue.store.reminders()[0]["due"] > now().isoformat() or None,
+                           what="the reminder set for next year")
+        api.press(4444, render.say("stop_reminders", "es"))
+        await shows(api, 4444, render.say("remind_off", "es"))
+    assert dialogue.store.reminder("4444") is None

@@ -294,7 +294,9 @@ class TelegramChannel:
             except (TypeError, ValueError):  # set from another channel: not ours to deliver
                 continue
             try:
-                await context.bot.send_message(chat_id, to_html(render.say("remind_message", row["lang"] or "en")))
+                reminder = self.dialogue.reminder(row["user"], row["lang"])  # with Start now / Stop reminders
+                await context.bot.send_message(chat_id, to_html(reminder.text),
+                                               reply_markup=keyboard(reminder.buttons, reminder.lang))
                 sent += 1
             except (Forbidden, BadRequest) as err:  # blocked, or the chat is gone: try again next year
                 log.warning("reminder for chat %s not delivered: %s", chat_id, err)
