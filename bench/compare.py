@@ -350,7 +350,7 @@ def ablation() -> str:
         if mode != "lexical only" and d.matcher.dense is None:
             return "dense model unavailable (SOCIALBOT_DENSE=off, or its package is missing): no ablation"
         for name, _, items in sets:
-            payload = "".join(json.dumps({"user": f"a{k}", "text": i["text"]}, ensure_ascii=False) + "\n"
+            payload = "".join(json.dumps({"user": f"{name}/{k}", "text": i["text"]}, ensure_ascii=False) + "\n"
                               for k, i in enumerate(items))
             out = io.StringIO()
             batch.run(d, io.StringIO(payload), out)
