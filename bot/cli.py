@@ -18,6 +18,7 @@ COMMANDS = {
     "flows": "procedure tools: `flows list`, `flows diagram NAME` (Mermaid)",
     "report": "what users asked that the bot could not answer, and their feedback",
     "db": "database tools: `db backup PATH`",
+    "links": "the t.me link that opens each procedure and topic (for posters); `--qr DIR` writes QR codes",
     "pause": "pause the assistant: every running channel answers only with the bureau's contact",
     "resume": "end a pause: every running channel answers again",
 }
@@ -61,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     backup = db.add_parser("backup", help="copy the database while the bot runs (SQLite online backup)")
     backup.add_argument("path")
     backup.add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
+    p["links"].add_argument("--bot", help="the bot's username (default: TELEGRAM_BOT_USERNAME)")
+    p["links"].add_argument("--qr", metavar="DIR", help="also write a QR code PNG for each link into DIR")
     for name in ("pause", "resume"):
         p[name].add_argument("--db", help="database file (default: SOCIALBOT_DB or the user data directory)")
     return ap
@@ -177,6 +180,8 @@ def _main(argv: list[str] | None) -> int:
             return 1
         print(f"backed up to {args.path}")
         return 0
+    if command == "links":
+        return _links(args)
     if command in ("pause", "resume"):
         from bot.pause import CHECK_EVERY, set_paused
 
@@ -185,6 +190,28 @@ def _main(argv: list[str] | None) -> int:
               f"{CHECK_EVERY:g} seconds")
         return 0
     return 2
+
+
+def _links(args) -> int:
+    from pathlib import Path
+
+    from bot.links import entries, link, write_qr
+    from conversations.loader import load_flows
+    from knowledge.kb import load
+
+    bot = args.bot or os.environ.get("TELEGRAM_BOT_USERNAME")
+    if not bot:
+        print("socialbot links: say which bot, with --bot NAME or TELEGRAM_BOT_USERNAME", file=sys.stderr)
+        return 2
+    folder = Path(args.qr) if args.qr else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    for payload, title in entries(load(), load_flows()):
+        url = link(bot, payload)
+        print(f"{url}\t{title}")
+        if folder:
+            write_qr(url, folder / f"{payload}.png")
+    return 0
 
 
 if __name__ == "__main__":

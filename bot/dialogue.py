@@ -701,6 +701,9 @@ class Dialogue(places.Places, remind_view.Reminding):
         arg = arg.strip().lower()
         lang = turn.lang
         if name == "start":
+            opened = self._open(arg, turn)  # t.me/<bot>?start=annual_review, from a poster
+            if opened is not None:
+                return opened
             if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
                 state = machine.State.from_dict(turn.user.flow_state)
                 return self._resume_prompt(self.flows[state.flow], state, turn)
@@ -726,6 +729,14 @@ class Dialogue(places.Places, remind_view.Reminding):
     def intro(self, lang: str) -> str:
         """Says it is an automated assistant answering from curated documents, and their date."""
         return render.say("automated", lang, date=self.content_date)
+
+    def _open(self, payload: str, turn: Turn) -> Reply | None:
+        """A /start payload (bot/links.py): the procedure or the topic it names, in the user's language."""
+        if payload in self.flows:
+            return self._start_flow(self.flows[payload], turn)
+        if payload in self.kb.topics and self.kb.topics[payload].kind == "answer":
+            return self._answer(self.kb.topics[payload], turn)
+        return None
 
     def _set_language(self, lang: str, turn: Turn) -> Reply:
         turn.lang = lang

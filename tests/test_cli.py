@@ -174,3 +174,24 @@ def test_plain_socialbot_without_a_terminal_or_token_says_how_to_set_the_token(t
     assert main([]) == 0
     err = capsys.readouterr().err
     assert "TELEGRAM_BOT_TOKEN" in err and "docker run -e TELEGRAM_BOT_TOKEN" in err
+
+
+def test_links_prints_one_start_link_per_procedure_and_topic_and_writes_their_qr_codes(tmp_path, capsys):
+    from knowledge.kb import load
+
+    assert main(["links", "--bot", "@bureau_bot", "--qr", str(tmp_path / "qr")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    urls = [line.split("\t")[0] for line in lines]
+    answers = [t for t in load().topics.values() if t.kind == "answer"]
+    assert len(urls) == len(FLOWS) + len(answers)
+    assert "https://t.me/bureau_bot?start=annual_review" in urls
+    assert all(re.fullmatch(r"https://t\.me/bureau_bot\?start=[A-Za-z0-9_-]{1,64}", u) for u in urls)
+    pngs = sorted((tmp_path / "qr").glob("*.png"))
+    assert len(pngs) == len(urls)
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)
+
+
+def test_links_without_a_bot_name_says_how_to_give_one(capsys, monkeypatch):
+    monkeypatch.delenv("TELEGRAM_BOT_USERNAME", raising=False)
+    assert main(["links"]) == 2
+    assert "--bot" in capsys.readouterr().err

@@ -228,3 +228,23 @@ async def test_a_long_answer_is_one_screen_with_read_more_below_it(api, bot):
     api.push_button(70, "kb:rest", message=api.shown(70)[0])  # again, from a stale screen
     acks = await api.wait_method("answerCallbackQuery", 2)
     assert acks[-1].params["text"] == render.say("kb_gone", "es")
+
+
+# -- entry from a poster ------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_start_payload_opens_its_procedure_in_the_users_language(api, bot, built_dialogue, lang):
+    flow = built_dialogue.flows["enterprise_review"]
+    api.push_text(80, "/start enterprise_review", lang=lang)
+    [sent] = await api.wait_sent(80)
+    assert flow.title[lang] in sent["plain"] and step_of(sent["plain"], lang) == (1, 5)
+    assert flow.steps[flow.start].text[lang] in sent["plain"]
+
+
+async def test_a_start_payload_opens_its_topic_and_an_unknown_one_the_welcome(api, bot, built_dialogue):
+    topic = built_dialogue.kb.topics["review-months"]
+    api.push_text(81, "/start review-months", lang="es")
+    [sent] = await api.wait_sent(81)
+    assert topic.title["es"] in sent["plain"]
+    api.push_text(82, "/start no_such_thing")
+    [welcome] = await api.wait_sent(82)
+    assert "kb:more" in [data for row in rows(welcome) for _, data in row]  # the main topics
