@@ -36,6 +36,14 @@ log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: neve
 # seen is under 400 characters, and scoring costs about linearly in the words it has not seen before
 # (each is spell-corrected): 2,000 characters of random words took 50-85 ms, 500 take under a third.
 MAX_CHARS = 500
+# A message of only sad or frustrated faces: after a certification step it means "it did not work".
+DISTRESS = re.compile("[\\s\U0001F62D\U0001F622\U0001F61E\U0001F629\U0001F62B\U0001F61F\U0001F625"
+                      "\U0001F630\U0001F623\U0001F616\U0001F620\U0001F621\U0001F624\U0001F615\U0001F641"
+                      "\u2639\uFE0F\U0001F494\U0001F198]+")
+TROUBLE_TOPIC = "certification-problems"
+CERTIFYING_FLOWS = frozenset({"annual_review"})
+CERTIFYING_TOPICS = frozenset({"annual-review-alipay", "annual-review-app", "online-certification",
+                               "certification-problems", "review-months"})
 HEAD_CHARS = 200  # of a cut message, what is kept of its beginning; the rest of MAX_CHARS is its end
 STALE = timedelta(hours=12)
 NAV_WORD_MAX = 24  # longer than any "next" / "volver atrás" / "下一步": a question, not a step word  # a procedure left this long ago: ask to continue or start over
@@ -223,7 +231,7 @@ class Dialogue(places.Places, remind_view.Reminding):
 
     def _route(self, msg: Message, text: str, turn: Turn) -> Reply:
         if msg.media:
-            return self._reply(turn, render.say("media", turn.lang), "error")
+            return self._media(turn)
         if msg.button:
             return self._button(msg.button, turn)
         if not text:
@@ -251,6 +259,8 @@ class Dialogue(places.Places, remind_view.Reminding):
         for name, vote in (("feedback_up", 1), ("feedback_down", -1)):
             if turn.user.recent_topic and intents.intent(name, text, norm):
                 return self._feedback(turn, turn.user.recent_topic, vote)
+        if DISTRESS.fullmatch(text) and self._after_certifying(turn):  # 😭 after a failed face scan
+            return self._troubleshoot(turn)
         if turn.user.flow_state:
             return self._in_flow(text, turn, norm)
         navigation = words.parse(text) if len(text) <= NAV_WORD_MAX else None
@@ -746,6 +756,33 @@ class Dialogue(places.Places, remind_view.Reminding):
             state = machine.State.from_dict(turn.user.flow_state)
             return self._show_step(self.flows[state.flow], state, turn, prefix=render.say("language_set", lang))
         return self._reply(turn, render.say("language_set", lang), "command", buttons=self._home_buttons(lang))
+
+    def _media(self, turn: Turn) -> Reply:
+        """A voice note, a sticker or a photo: how to say it in text (dictation), with the way on."""
+        state = self._place(turn)
+        if state is not None:
+            buttons = self._step_buttons(self.flows[state.flow], state, turn.lang)
+        else:
+            buttons = self._home_buttons(turn.lang)
+        return self._reply(turn, render.say("media", turn.lang), "error", buttons=buttons)
+
+    def _place(self, turn: Turn) -> machine.State | None:
+        try:
+            state = machine.State.from_dict(turn.user.flow_state) if turn.user.flow_state else None
+        except ValueError:
+            return None
+        return state if state is not None and state.flow in self.flows else None
+
+    def _after_certifying(self, turn: Turn) -> bool:
+        state = self._place(turn)
+        if state is not None:
+            return state.flow in CERTIFYING_FLOWS
+        return turn.user.recent_topic in CERTIFYING_TOPICS
+
+    def _troubleshoot(self, turn: Turn) -> Reply:
+        reply = self._answer(self.kb.topics[TROUBLE_TOPIC], turn)
+        state = self._place(turn)
+        return self._aside(reply, state, turn) if state is not None else reply
 
     def _home_buttons(self, lang: str) -> list[Button]:
         buttons = [Button(f.title[lang], words.button_id(f.id, ev.Start())) for f in self.flows.values()]

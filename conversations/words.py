@@ -32,7 +32,7 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "es": ["siguiente", "siguiente paso", "paso siguiente", "el siguiente", "sigue", "seguir",
                "adelante", "vale", "vale siguiente", "ok", "y ahora", "y luego", "y despues"],
         "zh": ["下一步", "下一个", "下一项", "往下", "然后呢", "接下来", "接下来呢", "好的",
-               "好的下一步", "ok"],
+               "好的下一步", "ok", "嗯", "嗯嗯", "恩", "好", "行"],
     },
     "continue": {
         "en": ["continue", "resume", "carry on", "keep going", "lets continue", "continue please"],

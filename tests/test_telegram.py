@@ -254,6 +254,7 @@ async def test_stickers_photos_voice_and_the_rest_get_the_i_read_text_reply(api,
     for uid in [*range(300, 300 + len(kinds)), 399]:
         [sent] = await api.wait_sent(uid)
         assert sent["plain"].endswith(render.say("media", lang))  # after the first-message introduction
+        assert "🎤" in sent["plain"] and sent["reply_markup"]["inline_keyboard"]  # dictate, or tap a way on
 
 
 async def test_a_5000_character_message_gets_an_answer(api, bot):
