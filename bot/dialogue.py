@@ -434,7 +434,10 @@ class Dialogue(places.Places, remind_view.Reminding):
         closest = [t for t in offered if not t.startswith("flow:")][:3]
         titles = [self._title(t, turn.lang) for t in closest]
         text = _fallback_text(turn.lang, out_of_scope, tuple(titles))
-        buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)] + [person_button(turn.lang)]
+        buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)]
+        if not buttons:  # nothing close: the main topics, so the next step is a tap, not more typing
+            buttons = self._home_buttons(turn.lang)[:3]
+        buttons.append(person_button(turn.lang))
         return self._reply(turn, text, "fallback", buttons=buttons, fallback=True, confidence=decision.confidence)
 
     def _answer(self, topic: Topic, turn: Turn, confidence: float = 1.0) -> Reply:
@@ -659,6 +662,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         if kind in ("topic", "pick") and rest in self.kb.topics:
             if kind == "pick":
                 self.store.record_choice(turn.user.id, rest)
+            turn.user.misses = 0  # a topic chosen is an answer found: the next miss is a first one again
             return self._answer(self.kb.topics[rest], turn)
         if kind == "lang" and rest in LANGS:
             return self._set_language(rest, turn)

@@ -176,15 +176,29 @@ def test_the_fallback_says_so_and_points_to_the_bureau(dialogue, text, lang):
     reply = dialogue.say("u1", text)
     assert (reply.kind, reply.fallback, reply.topic, reply.lang) == ("fallback", True, None, lang)
     assert say("bureau", lang) in reply.text
-    assert say("can_help", lang) in reply.text
-    assert say("fallback", lang) in reply.text or any(
-        KB.topics[t].answer[lang] in reply.text for t in ("foreign-systems", "unrelated-errands"))
+    scoped = [KB.topics[t].answer[lang] for t in ("foreign-systems", "unrelated-errands")]
+    # what the bot can do is said once: by the out-of-scope answer (which names it), else by can_help
+    if any(a in reply.text for a in scoped):
+        assert say("can_help", lang) not in reply.text
+    else:
+        assert say("fallback", lang) in reply.text
+    assert len(reply.buttons) >= 2 and reply.buttons[-1].id == "person"  # a tap on, or a person
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
+def test_a_fallback_with_nothing_close_is_short_and_offers_the_main_topics(dialogue, lang):
+    text = {"en": "what's the weather tomorrow", "es": "¿qué tiempo hará mañana?", "zh": "明天天气怎么样"}[lang]
+    dialogue.say("u9", "/start", lang=lang)
+    reply = dialogue.say("u9", text)
+    assert reply.kind == "fallback" and len(reply.text) <= 400
+    assert [b.id for b in reply.buttons[:-1]] == [b.id for b in dialogue._home_buttons(lang)[:3]]
 
 
 def test_out_of_scope_says_why_and_offers_no_topics(dialogue):
     reply = dialogue.say("u1", "how do I apply for a us social security number")
     assert KB.topics["foreign-systems"].answer["en"] in reply.text
-    assert [b.id for b in reply.buttons] == ["person"]  # no topic, only a person to ask
+    # no neighbouring topic is offered as if it were close: the main topics, and a person to ask
+    assert [b.id for b in reply.buttons] == [b.id for b in dialogue._home_buttons("en")[:3]] + ["person"]
 
 
 @pytest.mark.parametrize("text, lang, topic", [
