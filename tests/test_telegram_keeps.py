@@ -4,6 +4,8 @@ server over HTTP (tests/fake_bot_api.py), as tests/test_telegram.py does. What t
 read from the messages as they show now, so a step edited in place and a new message both count."""
 from __future__ import annotations
 
+import pytest
+
 from bot import render
 from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401 (fixtures)
 
@@ -32,7 +34,7 @@ async def test_switching_asks_stay_keeps_and_undo_restores(api, bot):
 
     api.push_text(USER, "guide me through paying social insurance myself")
     asked = await shows(api, USER, "Pay social insurance yourself")
-    assert [label.strip("◀▶ ") for label, _ in api.buttons(asked)] == ["Switch", "Stay"]
+    assert [label for label, _ in api.buttons(asked)] == ["Switch", "Stay"]
     api.press(USER, "Stay")
     back = await shows(api, USER, render.say("checklist", "en"))
     assert any(t == "☑ " + ticked[2:] for t, _ in api.buttons(back))  # the same place, its tick kept
@@ -43,6 +45,27 @@ async def test_switching_asks_stay_keeps_and_undo_restores(api, bot):
     api.press(USER, "Undo")
     undone = await shows(api, USER, render.say("back_to_place", "en"))
     assert any(t == "☑ " + ticked[2:] for t, _ in api.buttons(undone))
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh"])
+async def test_stay_is_an_answer_to_switch_drawn_beside_it_and_shows_the_step_in_place(api, bot, lang):
+    uid = {"en": 4251, "es": 4252, "zh": 4253}[lang]
+    api.push_text(uid, "/language " + lang, lang=lang)
+    await shows(api, uid, render.say("language_set", lang))
+    api.push_text(uid, "/start enterprise_review", lang=lang)
+    step = (await api.wait_sent(uid, 2))[-1]
+    api.push_text(uid, "/start personal_payment", lang=lang)
+    await api.wait_sent(uid, 3)
+    language, step_message, asked = api.shown(uid)
+    switch, stay = render.say("switch_button", lang), render.say("stay_button", lang)
+    rows = [[b["text"] for b in row] for row in asked["reply_markup"]["inline_keyboard"]]
+    assert rows == [[switch], [stay]]  # two answers to one question, no ◀ ▶ of a step's fixed row
+    await api.wait_for(lambda: api.live_keyboards(uid) == [language["message_id"], asked["message_id"]],
+                       what="the step before the question gone quiet")
+    api.press(uid, stay, lang=lang)
+    back = await shows(api, uid, step["plain"].split("\n")[0])
+    assert back["message_id"] == asked["message_id"]  # the question became the step again, in place
+    assert len(api.sent(uid)) == 3
 
 
 async def test_the_chosen_language_sticks_through_a_quoted_chinese_label(api, bot):
@@ -77,7 +100,7 @@ async def test_a_due_reminder_carries_start_now_and_stop_reminders(api, settings
     async with running(build_application(settings, dialogue), settings):
         [sent] = await api.wait_sent(4444)
         assert sent["plain"] == render.say("remind_message", "es")
-        labels = [label.strip("◀▶ ") for label, _ in api.buttons(sent)]
+        labels = [label for label, _ in api.buttons(sent)]
         assert labels == [render.say("start_now", "es"), render.say("stop_reminders", "es")]
         await api.wait_for(lambda: dialogue.store.reminders()[0]["due"] > now().isoformat() or None,
                            what="the reminder set for next year")

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import render
 from bot.messages import Button
-from conversations.words import label
+from conversations.words import LABELS, label
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,9 @@ MAX_TEXT = 4096  # Telegram's limit on a message's text, after entity parsing, i
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
 MAX_OPTIONS = 3  # options shown before "More…": a phone screen holds them above the fixed row
 FORWARD = ("next", "done", "continue")  # what the right-hand button of the fixed row may do
+# ...and what it may say: "Stay" under "Switch to X?" resumes the step as Continue does, but it answers
+# a question, so it is one of its options, not "Stay ▶" in the fixed row.
+_FORWARD_LABELS = frozenset(LABELS[word][lang] for word in FORWARD for lang in LABELS[word])
 # Telegram-only buttons, answered by the channel itself (never sent to the dialogue).
 KB_MORE = "kb:more"  # show the options "More…" hid
 KB_FIRST = "kb:first"  # the Back place on a first step
@@ -99,7 +102,7 @@ def role(button: Button) -> str:
     parts = base.split(":")
     if len(parts) == 3 and parts[0] == "flow":
         if parts[2] in FORWARD:
-            return "forward"
+            return "forward" if button.label in _FORWARD_LABELS else "option"
         if parts[2] in ("back", "cancel"):
             return parts[2]
     return "option"
