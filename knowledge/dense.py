@@ -9,12 +9,14 @@ The knowledge base's vectors are computed once and kept on disk, in a file named
 model's name and version and of every text embedded: change one variant and the file name changes,
 so it is rebuilt; change nothing and the next process only reads it (a few ms), which keeps the first
 reply fast. The cache lives in SOCIALBOT_CACHE_DIR, else $XDG_CACHE_HOME/socialbot, else ~/.cache/socialbot.
+Writing a new file deletes that model's older ones but the few most recently used (prune()).
 
 The encoder is optional: SOCIALBOT_DENSE=off (or a missing or broken package) leaves the matcher
 lexical, and load() says so in one log line.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ENV = "SOCIALBOT_DENSE"  # off | use | e5 (default: DEFAULT_MODEL)
 DEFAULT_MODEL = "use"
+KEEP_FILES = 3  # cache files kept per model: the one in use and the few before it
 QUERY_CACHE = 8192  # question vectors remembered: a repeat costs a lookup, not an encoder pass
 _RUN = re.compile(r"(.)\1{3,}")  # "xxxxxxxx", "!!!!!!": a key held down, not a word
 _NOT_A_WORD = re.compile(r"\b[a-z0-9]{31,}\b")  # longer than any word: pasted junk or a key held down
@@ -164,6 +167,11 @@ def cache_dir() -> Path:
     return base / "socialbot"
 
 
+def family(model: str) -> str:
+    """The model without its version ("use-m3/0.2.1" -> "use-m3"): what a cache file is kept per."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", model.split("/", 1)[0]) or "model"
+
+
 def content_key(model: str, texts: Iterable[str]) -> str:
     """What the cache file is named by: the model and every text, in order."""
     h = hashlib.sha256(model.encode())
@@ -178,10 +186,12 @@ def document_vectors(enc: Encoder, texts: list[str], directory: Path | None = No
     import numpy as np
 
     directory = cache_dir() if directory is None else directory
-    path = directory / f"kb-{content_key(enc.name, texts)}.npy"
+    path = directory / f"kb-{family(enc.name)}-{content_key(enc.name, texts)}.npy"
     try:
         vectors = np.load(path, allow_pickle=False)
         if vectors.shape[0] == len(texts):
+            with contextlib.suppress(OSError):  # in use: what prune() keeps
+                os.utime(path)
             return vectors
     except (OSError, ValueError):
         pass
@@ -193,9 +203,34 @@ def document_vectors(enc: Encoder, texts: list[str], directory: Path | None = No
             np.save(f, vectors, allow_pickle=False)
         os.replace(tmp, path)
         log.info("dense vectors for %d texts written to %s", len(texts), path)
+        prune(directory, enc.name, path)
     except OSError as exc:  # a read-only home: recompute next time, but answer now
         log.warning("dense vector cache not written (%s): %s", path, exc)
     return vectors
+
+
+def prune(directory: Path, model: str, written: Path, keep: int = KEEP_FILES) -> list[Path]:
+    """Delete this model's cache files but the `keep` most recently used (`written` among them), and
+    the files older versions named by content alone. Every content edit writes a new file; without
+    this the cache grows by one file an edit, forever. A few are kept, not one, because checkouts of
+    different content (branches, worktrees) share the cache and must not rebuild each other's."""
+    mine = re.compile(rf"kb-{re.escape(family(model))}-[0-9a-f]{{24}}\.npy")
+    unnamed = re.compile(r"kb-[0-9a-f]{24}\.npy")  # written before files carried the model
+    kept, gone = [], []
+    for path in directory.glob("kb-*.npy"):
+        if path == written:
+            continue
+        if unnamed.fullmatch(path.name):
+            gone.append(path)
+        elif mine.fullmatch(path.name):
+            with contextlib.suppress(OSError):
+                kept.append((path.stat().st_mtime_ns, path))
+    kept.sort(reverse=True)
+    gone += [path for _, path in kept[keep - 1:]]
+    for path in gone:
+        with contextlib.suppress(OSError):  # another process pruned it first
+            path.unlink()
+    return gone
 
 
 class Dense:

@@ -90,6 +90,46 @@ def test_a_damaged_cache_file_is_rebuilt_not_trusted(encoder, tmp_path):
     assert counting.texts == 2 * len(rebuilt.vectors)
 
 
+def _fake(name: str) -> dense.Encoder:
+    """An encoder that needs no model: one row a text, as fast as a cache test wants."""
+    import numpy as np
+
+    def encode(texts):
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    return dense.Encoder(name, encode, encode)
+
+
+def test_writing_a_new_cache_file_prunes_the_models_older_ones_but_the_most_recently_used(tmp_path):
+    use, e5 = _fake("use-m3/0.2.1"), _fake("e5-small-q4/1.0")
+    (tmp_path / f"kb-{'a' * 24}.npy").write_bytes(b"from before files carried the model")
+    dense.document_vectors(e5, ["another model's"], tmp_path)
+    paths = []
+    for n in range(6):  # six content edits, each a new file; mtimes set apart (file clocks are coarse)
+        dense.document_vectors(use, [f"edit {n}"], tmp_path)
+        (path,) = set(tmp_path.glob("kb-use-m3-*.npy")) - set(paths)
+        paths.append(path)
+        os.utime(path, ns=(n * 10**9, n * 10**9))
+    left = sorted(p.name for p in tmp_path.glob("kb-use-m3-*.npy"))
+    assert len(left) == dense.KEEP_FILES == 3
+    assert sorted(p.name for p in paths[3:]) == left  # the newest three...
+    assert len(list(tmp_path.glob("kb-e5-small-q4-*.npy"))) == 1  # ...and another model's file untouched
+    assert not (tmp_path / f"kb-{'a' * 24}.npy").exists()
+
+
+def test_a_cache_file_read_is_kept_when_newer_ones_are_written(tmp_path):
+    use = _fake("use-m3/0.2.1")
+    dense.document_vectors(use, ["in use"], tmp_path)
+    (used,) = tmp_path.glob("kb-*.npy")
+    os.utime(used, ns=(0, 0))  # written long ago...
+    dense.document_vectors(use, ["in use"], tmp_path)  # ...and read now, by this checkout
+    for n in range(dense.KEEP_FILES + 2):  # other checkouts' content, each written after that read
+        dense.document_vectors(use, [f"edit {n}"], tmp_path)
+        for path in set(tmp_path.glob("kb-*.npy")) - {used}:
+            os.utime(path, ns=(n + 1, n + 1))  # file clocks are coarse: older than the read, in order
+    assert used.exists() and len(list(tmp_path.glob("kb-*.npy"))) == dense.KEEP_FILES
+
+
 def test_an_unwritable_cache_still_answers(encoder, tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("a file where the cache directory should be")
