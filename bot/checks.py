@@ -1,54 +1,57 @@
-"""`socialbot kb check`: topics and procedures validated together, since each refers to the other."""
+"""`socialbot kb check`: every content file validated together, since they refer to one another.
+
+Topics, sources, word families, procedures, navigation words, UI strings and intents: each
+problem is one line `path:line: field: message`, all of them in one pass.
+"""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-from conversations.validate import validate_flows
-from knowledge.kb import SOURCES_FILE, TOPICS_DIR
+from conversations.validate import FLOWS_DIR, read_flow, validate_flows
+from knowledge.declare import report
 from knowledge.review import FIELD as REVIEWED_ON, content_date, max_days, stale
-from knowledge.schema import check_topics, known_sources, read_topic_files
-from knowledge.text import FAMILIES_FILE, read_families
+from knowledge.schema import FAMILIES_FILE, SOURCES_FILE, TOPICS_DIR, check_families, read_sources, read_topics
+from knowledge.yamlfile import Problem, read_yaml
 
 
 def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
               families_file=FAMILIES_FILE) -> list[str]:
-    """Every problem in the knowledge base, its word families and the procedures, each with its
-    file and field."""
-    from conversations.loader import FLOWS_DIR
-
-    flows_dir = flows_dir or FLOWS_DIR
+    """Every problem in the knowledge base, its word families, the procedures and the bot's own words."""
+    flows_dir = Path(flows_dir or FLOWS_DIR)
     flow_ids = {p.stem for p in flows_dir.glob("*.yaml")}
-    topic_ids = {p.stem for p in topics_dir.glob("*.yaml")}
-    flow_problems = validate_flows(flows_dir, known_sources(sources_file), topic_ids)
-    problems = check_topics(topics_dir, sources_file, flow_ids) + read_families(families_file)[2] + flow_problems
-    if not problems:  # both sides sound: does each topic's flow_choice exist on its procedure's first step?
-        problems += _flow_choices(topics_dir, sources_file, flows_dir)
+    topic_ids = {p.stem for p in Path(topics_dir).glob("*.yaml")}
+    sources, problems = read_sources(sources_file)
+    known = sources.ids() if sources else None
+    topics = read_topics(topics_dir, known, flow_ids)
+    if not topics:
+        problems.append(f"{topics_dir}: no topic files (*.yaml)")
+    _flow_choices(topics, flows_dir)
+    problems += [line for r in topics for line in report(r.path, r.doc, r.problems)]
+    problems += check_families(families_file)
+    problems += validate_flows(flows_dir, known if known is not None else set(), topic_ids)
     return problems
 
 
-def _flow_choices(topics_dir, sources_file, flows_dir) -> list[str]:
-    from conversations.loader import load_flows
-    from knowledge.kb import load
-
-    flows = load_flows(flows_dir)
-    problems = []
-    for topic in load(topics_dir, sources_file, check=False).topics.values():
-        if topic.flow_choice is None or topic.flow not in flows:
+def _flow_choices(topics, flows_dir: Path) -> None:
+    """Does each topic's flow_choice exist on the first step of its procedure?"""
+    for r in topics:
+        topic = r.topic
+        if topic is None or topic.flow_choice is None or topic.flow not in {p.stem for p in flows_dir.glob("*.yaml")}:
             continue
-        flow = flows[topic.flow]
-        if flow.steps[flow.start].choice(topic.flow_choice) is None:
-            problems.append(f"{topic.id}.yaml: flow_choice: {topic.flow_choice!r} is not a choice of the first step "
-                            f"({flow.start!r}) of {topic.flow!r}")
-    return problems
+        flow = read_flow(flows_dir / f"{topic.flow}.yaml")[0]
+        if flow is None:
+            continue
+        first = flow.steps[flow.start]
+        if topic.flow_choice not in {c.id for c in first.choices or ()}:
+            r.problems.append(Problem("flow_choice", f"{topic.flow_choice!r} is not a choice of the first step "
+                                                     f"({flow.start!r}) of {topic.flow!r}"))
 
 
 def _reviewed(topics_dir, flows_dir) -> list[tuple[str, object]]:
     """(file name, reviewed_on) of every topic and procedure that parses."""
-    from conversations.loader import FLOWS_DIR
-    from conversations.yamlfile import read_yaml
-
-    dated = [(p.name, raw.get(REVIEWED_ON)) for p, raw in read_topic_files(topics_dir).items() if isinstance(raw, dict)]
-    for path in sorted((flows_dir or FLOWS_DIR).glob("*.yaml")):
+    dated = []
+    for path in sorted(Path(topics_dir).glob("*.yaml")) + sorted(Path(flows_dir or FLOWS_DIR).glob("*.yaml")):
         data = read_yaml(path).data
         if isinstance(data, dict):
             dated.append((path.name, data.get(REVIEWED_ON)))

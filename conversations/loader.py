@@ -6,9 +6,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from conversations.model import LANGS, CheckItem, Choice, Flow, Step
-from conversations.validate import FLOWS_DIR, check_flow, describe
-from conversations.yamlfile import read_yaml
+from conversations.model import CheckItem, Choice, Flow, Step
+from conversations.schema import FLOW_WHAT, ChoiceFile, FlowFile, StepFile, context
+from conversations.validate import FLOWS_DIR, read_flow
+from knowledge.declare import report, validate
 
 
 class FlowError(ValueError):
@@ -42,47 +43,51 @@ def load_flows(folder: Path | str | None = None) -> dict[str, Flow]:
 
 def load_flow(path: Path | str) -> Flow:
     path = Path(path)
-    doc = read_yaml(path)
-    found = list(doc.problems) or check_flow(doc.data, path.stem)
-    if doc.data is None and not found:
-        found = [("", "the file is empty")]
-    if found:
-        raise FlowError([describe(path, doc, where, message) for where, message in found])
-    return build_flow(doc.data)
+    model, doc, problems = read_flow(path)
+    if model is None:
+        raise FlowError(report(path, doc, problems))
+    return flow_from(model)
 
 
-def build_flow(data: Mapping[str, Any]) -> Flow:
-    """A Flow from data that check_flow accepted."""
-    steps = {str(step_id): _step(str(step_id), raw) for step_id, raw in data["steps"].items()}
+def build_flow(data: Mapping[str, Any] | FlowFile) -> Flow:
+    """A Flow from its model, or from data as a test writes it (a draft: few triggers, no review date)."""
+    if not isinstance(data, FlowFile):
+        model, problems = validate(FlowFile, data, context(data, draft=True), FLOW_WHAT)
+        if model is None:
+            raise FlowError([f"{where}: {message}" for where, message, _ in problems])
+        data = model
+    return flow_from(data)
+
+
+def flow_from(model: FlowFile) -> Flow:
     return Flow(
-        id=data["id"],
-        title=_text(data["title"]),
-        description=_text(data["description"]),
-        triggers=MappingProxyType({lang: tuple(data["triggers"][lang]) for lang in LANGS}),
-        sources=tuple(data["sources"]),
-        start=data["start"],
-        steps=MappingProxyType(steps),
-        topic=data.get("topic"),
-        reviewed_on=str(data["reviewed_on"]) if data.get("reviewed_on") is not None else None,
+        id=model.id,
+        title=_text(model.title),
+        description=_text(model.description),
+        triggers=MappingProxyType({lang: tuple(phrases) for lang, phrases in model.triggers.items()}),
+        sources=tuple(model.sources),
+        start=model.start,
+        steps=MappingProxyType({sid: _step(sid, step) for sid, step in model.steps.items()}),
+        topic=model.topic,
+        reviewed_on=model.reviewed_on,
     )
 
 
-def _step(step_id: str, raw: Mapping[str, Any]) -> Step:
-    source = raw["source"]
+def _step(step_id: str, model: StepFile) -> Step:
     return Step(
         id=step_id,
-        text=_text(raw["text"]),
-        next=raw.get("next"),
-        choices=tuple(_choice(c) for c in raw.get("choices") or ()),
-        checklist=tuple(CheckItem(i["id"], _text(i["label"])) for i in raw.get("checklist") or ()),
-        sources=(source,) if isinstance(source, str) else tuple(source),
+        text=_text(model.text),
+        next=model.next,
+        choices=tuple(_choice(c) for c in model.choices or ()),
+        checklist=tuple(CheckItem(i.id, _text(i.label)) for i in model.checklist or ()),
+        sources=tuple(model.source),
     )
 
 
-def _choice(raw: Mapping[str, Any]) -> Choice:
-    aliases = {lang: tuple(words) for lang, words in (raw.get("aliases") or {}).items()}
-    return Choice(raw["id"], _text(raw["label"]), raw["to"], MappingProxyType(aliases))
+def _choice(model: ChoiceFile) -> Choice:
+    aliases = {lang: tuple(words) for lang, words in model.aliases.items()} if model.aliases else {}
+    return Choice(model.id, _text(model.label), model.to, MappingProxyType(aliases))
 
 
-def _text(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType({lang: value[lang].strip() for lang in LANGS})
+def _text(value) -> Mapping[str, str]:
+    return MappingProxyType({lang: text.strip() for lang, text in value.items()})

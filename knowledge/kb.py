@@ -1,18 +1,14 @@
-"""The knowledge base as read from YAML: topics and the sources they cite."""
+"""The knowledge base the matcher uses: topics and the sources they cite, built from their checked files."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from knowledge.declare import LANGS, report
+from knowledge.schema import KINDS, SOURCES_FILE, TOPICS_DIR, Sources, TopicFile, read_sources, read_topics
 
-HERE = Path(__file__).resolve().parent
-TOPICS_DIR = HERE / "topics"
-SOURCES_FILE = HERE / "sources.yaml"
-LANGS = ("en", "es", "zh")
-KINDS = ("answer", "smalltalk", "out_of_scope", "uncovered")
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["LANGS", "KINDS", "SOURCES_FILE", "TOPICS_DIR", "Source", "Topic", "KnowledgeBase", "KnowledgeError",
+           "load", "load_sources"]
 
 
 @dataclass(frozen=True)
@@ -56,53 +52,48 @@ class KnowledgeError(ValueError):
     """The YAML does not pass `socialbot kb check`; the message lists every problem."""
 
 
-def read_yaml(path: Path):
-    with path.open(encoding="utf-8") as f:
-        return yaml.load(f, Loader=_Loader)
-
-
-def load_sources(path: Path = SOURCES_FILE) -> dict[str, Source]:
-    raw = read_yaml(path) or {}
-    sources = {}
-    for sid, doc in (raw.get("documents") or {}).items():
-        sources[sid] = Source(sid, dict(doc["title"]), file=doc.get("file"))
-    for sid, law in (raw.get("laws") or {}).items():
-        sources[sid] = Source(sid, dict(law["title"]), article=law.get("article"))
+def sources_from(model: Sources) -> dict[str, Source]:
+    sources = {sid: Source(sid, dict(doc.title.items()), file=doc.file) for sid, doc in model.documents.items()}
+    sources.update({sid: Source(sid, dict(law.title.items()), article=law.article) for sid, law in model.laws.items()})
     return sources
 
 
-def topic_from_dict(raw: dict) -> Topic:
-    def per_lang(key):
-        return {lang: tuple(str(q) for q in (raw.get(key) or {}).get(lang) or ()) for lang in LANGS}
+def load_sources(path: Path = SOURCES_FILE) -> dict[str, Source]:
+    model, problems = read_sources(path)
+    if model is None:
+        raise KnowledgeError("\n".join(problems))
+    return sources_from(model)
+
+
+def topic_from(model: TopicFile) -> Topic:
+    def lists(value) -> dict[str, tuple[str, ...]]:
+        return {lang: tuple(words) for lang, words in value.items()} if value is not None else {}
 
     return Topic(
-        id=raw["id"],
-        kind=raw.get("kind", "answer"),
-        title={lang: str(raw["title"][lang]).strip() for lang in LANGS},
-        answer={lang: str(raw["answer"][lang]).strip() for lang in LANGS},
-        questions=per_lang("questions"),
-        keywords=per_lang("keywords"),
-        sources=tuple(raw.get("sources") or ()),
-        related=tuple(raw.get("related") or ()),
-        flow=raw.get("flow"),
-        flow_choice=raw.get("flow_choice"),
-        unless=per_lang("unless") if raw.get("unless") else {},
-        still_if=per_lang("still_if") if raw.get("still_if") else {},
-        reviewed_on=str(raw["reviewed_on"]) if raw.get("reviewed_on") is not None else None,
+        id=model.id,
+        kind=model.kind,
+        title={lang: text.strip() for lang, text in model.title.items()},
+        answer={lang: text.strip() for lang, text in model.answer.items()},
+        questions=lists(model.questions),
+        keywords=lists(model.keywords),
+        sources=tuple(model.sources),
+        related=tuple(model.related),
+        flow=model.flow,
+        flow_choice=model.flow_choice,
+        unless=lists(model.unless),
+        still_if=lists(model.still_if),
+        reviewed_on=model.reviewed_on,
     )
 
 
 def load(topics_dir: Path = TOPICS_DIR, sources_file: Path = SOURCES_FILE, *, check: bool = True) -> KnowledgeBase:
-    """Read every topic once; with check=True refuse what `socialbot kb check` would reject."""
-    from knowledge.schema import check_raw_topics, known_sources, read_topic_files
-
-    raws = read_topic_files(topics_dir)
+    """Read every topic once; with check=True refuse what `socialbot kb check` would reject
+    (with check=False a broken topic is left out instead)."""
+    sources, problems = read_sources(sources_file)
+    found = read_topics(topics_dir, sources.ids() if sources and check else None)
     if check:
-        problems = check_raw_topics(raws, known_sources(sources_file))
+        problems += [line for r in found for line in report(r.path, r.doc, r.problems)]
         if problems:
             raise KnowledgeError("\n".join(problems))
-    topics = {}
-    for raw in raws.values():
-        topic = topic_from_dict(raw)
-        topics[topic.id] = topic
-    return KnowledgeBase(topics=topics, sources=load_sources(sources_file))
+    topics = {r.topic.id: topic_from(r.topic) for r in found if r.topic is not None}
+    return KnowledgeBase(topics=topics, sources=sources_from(sources) if sources else {})

@@ -88,23 +88,23 @@ def test_the_good_sample_passes(tmp_path):
 
 CASES = [
     ("dangling next", lambda d: d["steps"]["middle"].update(next="foo"),
-     "sample.yaml: steps.middle.next: unknown step 'foo'"),
+     "sample.yaml:67: steps.middle.next: unknown step 'foo'"),
     ("dangling choice", lambda d: d["steps"]["first"]["choices"][0].update(to="nowhere"),
      "steps.first.choices[0].to: unknown step 'nowhere'"),
     ("unknown start", lambda d: d.update(start="zero"), "start: unknown step 'zero'"),
     ("missing language in text", lambda d: d["steps"]["last"]["text"].pop("es"),
-     "steps.last.text: missing language 'es'"),
+     "steps.last.text.es: missing language"),
     ("empty text", lambda d: d["steps"]["last"]["text"].update(zh="  "), "steps.last.text.zh: empty"),
-    ("missing language in title", lambda d: d["title"].pop("zh"), "title: missing language 'zh'"),
+    ("missing language in title", lambda d: d["title"].pop("zh"), "title.zh: missing language"),
     ("missing description", lambda d: d.pop("description"), "description: missing"),
     ("missing language in a choice label", lambda d: d["steps"]["first"]["choices"][1]["label"].pop("en"),
-     "steps.first.choices[1].label: missing language 'en'"),
+     "steps.first.choices[1].label.en: missing language"),
     ("missing language in a checklist label", lambda d: d["steps"]["middle"]["checklist"][0]["label"].pop("es"),
-     "steps.middle.checklist[0].label: missing language 'es'"),
-    ("missing language in triggers", lambda d: d["triggers"].pop("es"), "triggers: missing language 'es'"),
+     "steps.middle.checklist[0].label.es: missing language"),
+    ("missing language in triggers", lambda d: d["triggers"].pop("es"), "triggers.es: missing language"),
     ("empty trigger list", lambda d: d["triggers"].update(zh=[]), "triggers.zh: empty list"),
     ("too few triggers", lambda d: d["triggers"].update(en=["one", "two"]),
-     "triggers.en: needs at least 6 phrases, has 2"),
+     "triggers.en: 2 phrases, at least 6 needed"),
     ("repeated trigger", lambda d: d["triggers"]["en"].__setitem__(1, d["triggers"]["en"][0]),
      "triggers.en[1]: repeated phrase"),
     ("unknown flow source", lambda d: d["sources"].append("doc-999"), "sources[1]: unknown source 'doc-999'"),
@@ -159,7 +159,7 @@ def test_a_problem_names_the_file_field_and_line(tmp_path):
     path.write_text(good.replace("next: last", "next: foo"), encoding="utf-8")
     (found,) = validate_flows(tmp_path, known_sources=SOURCES)
     line = next(i for i, row in enumerate(path.read_text().splitlines(), 1) if "next: foo" in row)
-    assert found == f"{path}: steps.middle.next: unknown step 'foo' (line {line})"
+    assert found == f"{path}:{line}: steps.middle.next: unknown step 'foo'"
 
 
 def test_duplicate_step_ids_are_reported(tmp_path):
@@ -176,9 +176,9 @@ def test_broken_yaml_is_reported_not_raised(tmp_path):
     (tmp_path / "empty.yaml").write_text("", encoding="utf-8")
     (tmp_path / "list.yaml").write_text("- a\n- b\n", encoding="utf-8")
     found = validate_flows(tmp_path, known_sources=SOURCES)
-    assert any("broken.yaml: broken YAML at line" in p for p in found), found
-    assert any("empty.yaml: the file is empty" in p for p in found), found
-    assert any("list.yaml: a flow file must be a mapping" in p for p in found), found
+    assert any("broken.yaml:3: not valid YAML (column 5)" in p for p in found), found
+    assert any("empty.yaml:1: the file is empty" in p for p in found), found
+    assert any("list.yaml:1: a flow file must be a mapping" in p for p in found), found
     assert not any("fine.yaml" in p for p in found)
 
 
@@ -188,8 +188,8 @@ def test_the_same_trigger_in_two_flows(tmp_path):
     write(tmp_path, one)
     write(tmp_path, two)
     found = validate_flows(tmp_path, known_sources=SOURCES)
-    assert found == [f"{tmp_path / 'two.yaml'}: triggers.es[3]: '{two['triggers']['es'][3]}'"
-                     f" is also a trigger of flow 'one' (line {_line_of(tmp_path / 'two.yaml', two['triggers']['es'][3])})"]
+    assert found == [f"{tmp_path / 'two.yaml'}:{_line_of(tmp_path / 'two.yaml', two['triggers']['es'][3])}: "
+                     f"triggers.es[3]: '{two['triggers']['es'][3]}' is also a trigger of flow 'one'"]
 
 
 def _line_of(path: Path, fragment: str) -> int:
@@ -206,7 +206,7 @@ def test_loading_refuses_a_broken_flow_and_names_every_problem(tmp_path):
     with pytest.raises(FlowError) as err:
         load_flows(tmp_path)
     assert any("steps.middle.next: unknown step 'foo'" in p for p in err.value.problems)
-    assert any("title: missing language 'es'" in p for p in err.value.problems)
+    assert any("title.es: missing language" in p for p in err.value.problems)
 
 
 def test_real_flow_paths_are_shown_from_the_repository():

@@ -1,6 +1,7 @@
 """knowledge.schema.check_topics and `socialbot kb check`: every problem named with its file and field."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from functools import partial
@@ -81,7 +82,7 @@ def test_kb_check_command_exits_1_on_a_broken_copy(kb_copy, monkeypatch, capsys)
     monkeypatch.setattr(bot.checks, "check_all", partial(check_all, topics, FLOWS_DIR, sources))
     assert main(["kb", "check"]) == 1
     out = capsys.readouterr().out
-    assert f"{TOPIC}.yaml: sources: unknown source 'doc-999'" in out
+    assert re.search(rf"{TOPIC}\.yaml:\d+: sources\[1\]: unknown source 'doc-999'", out), out
     assert "1 problem(s)" in out
 
 
@@ -105,32 +106,32 @@ def test_check_all_reports_a_broken_word_family(kb_copy, tmp_path):
     families.write_text("pay:\n  en: [pay, paid]\nmoney:\n  en: [cash, paid]\n", encoding="utf-8")
     assert only(check_all(topics, FLOWS_DIR, sources, families), "families.yaml", "money.en", "'paid'")
     families.write_text("pay: [pay, paid\n", encoding="utf-8")
-    assert only(check_all(topics, FLOWS_DIR, sources, families), "families.yaml: not valid YAML")
+    assert only(check_all(topics, FLOWS_DIR, sources, families), "families.yaml:2: not valid YAML")
 
 
 def test_a_flow_choice_needs_a_flow_and_a_real_option_of_its_first_step(kb_copy, tmp_path):
     topics, sources = kb_copy
     edit(topics, "annual-review-alipay", lambda d: d.update(flow_choice="carrier-pigeon"))
-    assert only(check_all(topics, FLOWS_DIR, sources), "annual-review-alipay.yaml: flow_choice:", "'carrier-pigeon'",
+    assert only(check_all(topics, FLOWS_DIR, sources), "annual-review-alipay.yaml:", ": flow_choice:", "'carrier-pigeon'",
                 "'route'")
     edit(topics, "annual-review-alipay", lambda d: d.update(flow_choice="alipay"))
     assert check_all(topics, FLOWS_DIR, sources) == []
     edit(topics, TOPIC, lambda d: d.update(flow_choice="alipay"))
-    assert only(check_topics(topics, sources), f"{TOPIC}.yaml: flow_choice: needs a flow")
+    assert only(check_topics(topics, sources), f"{TOPIC}.yaml:", ": flow_choice: needs a flow")
 
 
 def test_unless_and_still_if_belong_to_out_of_scope_topics_only(kb_copy):
     topics, sources = kb_copy
     edit(topics, TOPIC, lambda d: d.update(unless={"en": ["china"], "es": ["china"], "zh": ["中国"]}))
-    assert only(problems_for(kb_copy), f"{TOPIC}.yaml: unless: only an out_of_scope topic")
+    assert only(problems_for(kb_copy), f"{TOPIC}.yaml:", ": unless: only an out_of_scope topic")
     edit(topics, "foreign-systems", lambda d: d.pop("unless"))
-    assert only(problems_for(kb_copy), "foreign-systems.yaml: still_if: says when 'unless' does not apply")
+    assert only(problems_for(kb_copy), "foreign-systems.yaml:", ": still_if: says when 'unless' does not apply")
 
 
 def test_load_refuses_a_broken_knowledge_base(kb_copy):
     topics, sources = kb_copy
     edit(topics, TOPIC, lambda d: d["title"].pop("zh"))
-    with pytest.raises(KnowledgeError, match=rf"{TOPIC}\.yaml: title\.zh: missing language"):
+    with pytest.raises(KnowledgeError, match=rf"{TOPIC}\.yaml:\d+: title\.zh: missing language"):
         load(topics, sources)
 
 
@@ -159,7 +160,7 @@ def test_missing_language(kb_copy, field, lang):
 
 def test_missing_field_altogether(kb_copy):
     edit(kb_copy[0], TOPIC, lambda d: d.pop("questions"))
-    only(problems_for(kb_copy), f"{TOPIC}.yaml", "questions:", "must map each language")
+    only(problems_for(kb_copy), f"{TOPIC}.yaml", "questions:", "missing")
 
 
 def test_unknown_language(kb_copy):
@@ -276,7 +277,7 @@ def test_every_problem_is_reported_in_one_pass(kb_copy):
     problems = problems_for(kb_copy)
     assert len(problems) >= 4
     for p in problems:
-        assert p.split(":")[0] in (f"{TOPIC}.yaml", f"{OTHER}.yaml"), p
+        assert Path(p.split(":")[0]).name in (f"{TOPIC}.yaml", f"{OTHER}.yaml"), p
 
 
 def test_every_message_names_the_file_and_the_field(kb_copy):
@@ -289,7 +290,7 @@ def test_every_message_names_the_file_and_the_field(kb_copy):
     problems = problems_for(kb_copy)
     fields = ["title.zh", "title.en", "questions.es[0]", "questions.zh", "sources", "related"]
     for field in fields:
-        assert any(p.startswith(f"{TOPIC}.yaml: {field}") for p in problems), (field, problems)
+        assert any(re.match(rf".*/{TOPIC}\.yaml:\d+: {re.escape(field)}", p) for p in problems), (field, problems)
     for p in problems:
-        name, field, message = (part.strip() for part in p.split(":", 2))
-        assert name == f"{TOPIC}.yaml" and field and message, p
+        name, line, field, message = (part.strip() for part in p.split(":", 3))
+        assert Path(name).name == f"{TOPIC}.yaml" and line.isdigit() and field and message, p

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -16,11 +16,17 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PARENT = re.compile(r"(\.[^.\[]+|\[\d+\]|^[^.\[]+)$")  # the last ".key" or "[n]" of a path
 
 
+class Problem(NamedTuple):
+    where: str  # the field path such as "steps.route.next"; "" is the whole file
+    message: str
+    line: int | None = None  # where the file says so itself; else the field's line is looked up
+
+
 @dataclass(frozen=True)
 class Document:
     data: Any = None
     lines: dict[str, int] = field(default_factory=dict)  # "steps.route.text.en" -> 1-based line
-    problems: tuple[tuple[str, str], ...] = ()  # (field path, message); "" is the whole file
+    problems: tuple[Problem, ...] = ()  # what stops the file from being read at all
 
 
 def read_yaml(path: Path) -> Document:
@@ -28,7 +34,7 @@ def read_yaml(path: Path) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        return Document(problems=(("", f"cannot read the file: {err}"),))
+        return Document(problems=(Problem("", f"cannot read the file: {err}"),))
     loader = _LOADER(text)
     try:
         # One parse (in C where libyaml is there) gives both the nodes, for lines and duplicate
@@ -36,11 +42,11 @@ def read_yaml(path: Path) -> Document:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
-        return Document(problems=(("", _describe(err)),))
+        return Document(problems=(_describe(err),))
     finally:
         loader.dispose()
     lines: dict[str, int] = {}
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     if node is not None:
         _walk(node, "", lines, problems)
     return Document(data, lines, tuple(problems))
@@ -63,7 +69,7 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int], problems: list) -> 
             child = f"{path}.{key}" if path else key
             if key in seen:
                 what = "step id" if path == "steps" else "key"
-                problems.append((child, f"duplicate {what} '{key}' (line {key_node.start_mark.line + 1})"))
+                problems.append(Problem(child, f"duplicate {what} '{key}'", key_node.start_mark.line + 1))
                 continue
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
@@ -75,8 +81,9 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int], problems: list) -> 
             _walk(item, child, lines, problems)
 
 
-def _describe(err: yaml.YAMLError) -> str:
+def _describe(err: yaml.YAMLError) -> Problem:
     mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    return f"broken YAML{where}: {problem}"
+    problem = " ".join((getattr(err, "problem", None) or str(err)).split())
+    if mark is None:
+        return Problem("", f"not valid YAML: {problem}")
+    return Problem("", f"not valid YAML (column {mark.column + 1}): {problem}", mark.line + 1)
