@@ -43,7 +43,10 @@ BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one before giving up
 MAX_TEXT = 2000  # characters of a question kept for curators
 # Every table that mentions a user, and the column that does: what /forget erases.
 USER_TABLES = (("users", "id"), ("unanswered", "user"), ("feedback", "user"), ("reminders", "user"),
-               ("doubted", "user"))
+               ("doubted", "user"), ("telegram_kept", "user"), ("telegram_steps", "user"))
+# What a sent Telegram message still offers ("More…", "Read more") is kept this long: a press on an
+# older message says it is old (Telegram keeps a chat's messages for ever; we need not).
+KEEP_OFFERS = timedelta(days=30)
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -137,6 +140,21 @@ def m008_doubted_answers(db: sqlite_utils.Database) -> None:
     db["doubted"].create_index(["ts"])
 
 
+@migrations()
+def m009_telegram_offers(db: sqlite_utils.Database) -> None:
+    """What a Telegram message offers beyond its keyboard, so a press still works after a restart:
+    the options "More…" hides and the rest of an answer behind "Read more" (telegram_kept, by chat and
+    message), and which message shows each user's current step (telegram_steps), so a new one can
+    retire its keyboard. Erased with the user by /forget, and after KEEP_OFFERS."""
+    db["telegram_kept"].create({"chat": int, "message": int, "kind": str, "user": str, "lang": str,
+                                "value": str, "ts": str}, pk=("chat", "message", "kind"))
+    db["telegram_kept"].create_index(["user"])
+    db["telegram_kept"].create_index(["ts"])
+    db["telegram_steps"].create({"chat": int, "user": str, "message": int, "ts": str}, pk=("chat", "user"))
+    db["telegram_steps"].create_index(["user"])
+    db["telegram_steps"].create_index(["ts"])
+
+
 # -- values --------------------------------------------------------------------------------------
 def now() -> datetime:
     return datetime.now(timezone.utc)
@@ -192,6 +210,17 @@ def _loads(raw: str | None, default):
     except (TypeError, ValueError):
         log.warning("unreadable JSON in the store; using the default")
         return default
+
+
+def _masked(value):
+    """Every string in a JSON-like value, masked (button ids are left as they are: they name content)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k == "id" else _masked(v)) for k, v in value.items()}
+    return value
 
 
 def retention_days(env: dict | None = None) -> int:
@@ -568,6 +597,53 @@ class Store:
     def forget_updates(self, before: datetime) -> int:
         """Drop handled update ids claimed before `before` (Telegram redelivers for a day at most)."""
         return self._write1("delete from telegram_updates where ts < ?", (_iso(before),)).rowcount
+
+    # -- what Telegram messages offer ------------------------------------------------------------
+    def keep_offer(self, chat: int, message: int, kind: str, user: str, lang: str, value) -> None:
+        """What a sent message offers of `kind` ("menu": the buttons "More…" hides; "rest": the rest of an
+        answer), as JSON. Its text is masked (a safety net: it is drawn from content)."""
+        self._write1(
+            """insert into telegram_kept (chat, message, kind, user, lang, value, ts) values (?, ?, ?, ?, ?, ?, ?)
+               on conflict(chat, message, kind) do update set user = excluded.user, lang = excluded.lang,
+               value = excluded.value, ts = excluded.ts""",
+            (chat, message, kind, user_key(user), lang, _json(_masked(value)), _iso()),
+        )
+
+    def offer(self, chat: int, message: int, kind: str, *, take: bool = False) -> tuple[object, str] | None:
+        """(value, lang) a message offers of `kind`, or None when it was never kept or is gone;
+        `take` removes it (a rest is sent once)."""
+        with self.lock:
+            row = self.db.conn.execute("select value, lang from telegram_kept where chat = ? and message = ?"
+                                       " and kind = ?", (chat, message, kind)).fetchone()
+        if row is None:
+            return None
+        if take:
+            self._write1("delete from telegram_kept where chat = ? and message = ? and kind = ?", (chat, message, kind))
+        return _loads(row[0], None), row[1]
+
+    def drop_offer(self, chat: int, message: int, kind: str) -> None:
+        self._write1("delete from telegram_kept where chat = ? and message = ? and kind = ?", (chat, message, kind))
+
+    def step_message(self, chat: int, user: str) -> int | None:
+        """The message that shows a user's current step in a chat, if known."""
+        with self.lock:
+            row = self.db.conn.execute("select message from telegram_steps where chat = ? and user = ?",
+                                       (chat, user_key(user))).fetchone()
+        return row[0] if row else None
+
+    def set_step_message(self, chat: int, user: str, message: int | None) -> None:
+        if message is None:
+            self._write1("delete from telegram_steps where chat = ? and user = ?", (chat, user_key(user)))
+            return
+        self._write1("""insert into telegram_steps (chat, user, message, ts) values (?, ?, ?, ?)
+                        on conflict(chat, user) do update set message = excluded.message, ts = excluded.ts""",
+                     (chat, user_key(user), message, _iso()))
+
+    def forget_offers(self, before: datetime) -> int:
+        """Drop what messages sent before `before` offer (KEEP_OFFERS): their presses then say they are old."""
+        with self._write() as db:
+            gone = db.execute("delete from telegram_kept where ts < ?", [_iso(before)]).rowcount
+            return gone + db.execute("delete from telegram_steps where ts < ?", [_iso(before)]).rowcount
 
     # -- operations -----------------------------------------------------------------------------
     def backup(self, target: str | Path) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+import zlib
 
 import pytest
 
@@ -40,6 +41,9 @@ def fill(core: Dialogue, user: str, lang: str) -> None:
     core.say(user, button="remind:next")  # reminders (set whatever the month: not "is it open now?")
     core.say(user, MISS[lang])  # unanswered
     core.say(user, button="flow:annual_review:start")  # a place in a procedure
+    chat = zlib.crc32(user.encode())  # what the Telegram channel keeps of the messages it sent them
+    core.store.keep_offer(chat, 1, "rest", user, lang, "…")  # telegram_kept
+    core.store.set_step_message(chat, user, 2)  # telegram_steps
 
 
 def per_table(store: Store, user: str) -> dict[str, int]:

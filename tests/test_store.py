@@ -15,6 +15,7 @@ import pytest
 
 from bot.dialogue import step_tag
 from bot.store import RECENT, Store, UserRow, _iso, migrations
+from bot.store import now as now_utc
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACE = {"v": 1, "flow": "annual_review", "step": "alipay_city", "path": ["route", "alipay_more"], "ticked": [],
@@ -94,6 +95,25 @@ def test_questions_are_masked_and_cut(mem):
     (row,) = mem.unanswered()
     assert row["text"].startswith("id [ID:***002X] ") and len(row["text"]) == 2000
     assert json.loads(row["candidates"]) == ["a", "b"]
+
+
+def test_what_a_telegram_message_offers_is_kept_masked_taken_once_and_forgotten(db_path):
+    store = Store(db_path)
+    store.keep_offer(7, 70, "rest", "u1", "es", "llame al 13800138000")
+    store.keep_offer(7, 71, "menu", "u1", "en", [{"label": "Pay", "id": "flow:personal_payment:start"}])
+    store.set_step_message(7, "u1", 72)
+    store.close()
+    store = Store(db_path)  # another process, later
+    assert store.offer(7, 70, "rest") == ("llame al [PHONE:***8000]", "es")
+    assert store.offer(7, 70, "rest", take=True) is not None and store.offer(7, 70, "rest") is None
+    assert store.offer(7, 71, "menu") == ([{"label": "Pay", "id": "flow:personal_payment:start"}], "en")
+    assert store.offer(7, 71, "rest") is None and store.offer(8, 71, "menu") is None
+    assert store.step_message(7, "u1") == 72 and store.step_message(7, "u2") is None
+    assert store.forget_offers(now_utc() - timedelta(days=1)) == 0  # nothing that old
+    store.forget("u1")
+    assert store.offer(7, 71, "menu") is None and store.step_message(7, "u1") is None and store.holds("u1") == 0
+    store.close()
+    assert count(db_path, "select count(*) from telegram_kept where value like '%13800138000%'") == 0
 
 
 def test_choice_goes_to_the_latest_open_suggestion(mem):

@@ -107,3 +107,45 @@ async def test_a_due_reminder_carries_start_now_and_stop_reminders(api, settings
         api.press(4444, render.say("stop_reminders", "es"))
         await shows(api, 4444, render.say("remind_off", "es"))
     assert dialogue.store.reminder("4444") is None
+
+
+async def test_more_read_more_and_the_live_step_survive_a_restart(api, settings_for, new_dialogue, tmp_path):
+    """What a message offers is in the database: a new process (a new Dialogue and Application over the
+    same file) still shows the options "More…" hid, sends the rest behind "Read more" once, and retires
+    the keyboard of the step shown before it."""
+    from bot.channels.telegram import build_application, running
+
+    uid, path, settings = 4545, tmp_path / "socialbot.db", settings_for()
+    before = new_dialogue(path)
+    async with running(build_application(settings, before), settings):
+        api.push_text(uid, "/start", lang="es")
+        await api.wait_sent(uid)
+        api.push_text(uid, "¿Cómo pago yo mismo la seguridad social como trabajador flexible?", lang="es")
+        await api.wait_sent(uid, 2)
+        api.push_text(uid, "/start enterprise_review", lang="es")
+        await api.wait_sent(uid, 3)
+        await api.wait_for(lambda: len(api.live_keyboards(uid)) == 3, what="three keyboards")
+    before.store.close()
+    welcome, answer, step = api.shown(uid)
+
+    after = new_dialogue(path)
+    async with running(build_application(settings, after), settings):
+        api.push_button(uid, "kb:more", message=welcome, lang="es")
+        await api.wait_for(lambda: len(api.buttons(api.shown(uid)[0])) > len(api.buttons(welcome)),
+                           what="the hidden options shown")
+        labels = [label for label, _ in api.buttons(api.shown(uid)[0])]
+        assert render.say("kb_more", "es") not in labels and len(labels) == 1 + len(after.flows)
+
+        api.push_button(uid, "kb:rest", message=answer, lang="es")
+        rest = (await api.wait_sent(uid, 4))[-1]
+        assert "Orientación general" in rest["plain"] and "Fuente: " in rest["plain"]
+        api.push_button(uid, "kb:rest", message=answer, lang="es")  # once only
+        acks = await api.wait_method("answerCallbackQuery", 3)
+        assert acks[-1].params["text"] == render.say("kb_gone", "es")
+
+        api.push_text(uid, "siguiente", lang="es")
+        await api.wait_sent(uid, 5)
+        await api.wait_for(lambda: step["message_id"] not in api.live_keyboards(uid),
+                           what="the step from before the restart gone quiet")
+        assert api.live_keyboards(uid) == [welcome["message_id"], answer["message_id"],
+                                           api.shown(uid)[-1]["message_id"]]  # one step: the newest

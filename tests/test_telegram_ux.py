@@ -113,15 +113,40 @@ async def test_the_stand_ins_of_the_fixed_row_answer_with_a_pop_up(api, bot):
     assert len(api.sent(41)) == 1
 
 
-async def test_more_on_a_message_from_before_a_restart_says_it_is_old(api, bot):
+async def test_more_on_a_message_older_than_what_is_kept_says_it_is_old(api, bot):
+    from datetime import timedelta
+
+    from bot.store import KEEP_OFFERS, now
+
     api.push_text(42, "/start")
     [welcome] = await api.wait_sent(42)
     channel = bot.bot_data["channel"]
-    await api.wait_for(lambda: channel.menus, what="the menu to be kept")  # kept once the send returns
-    channel.menus.clear()  # what a restart forgets
+    await api.wait_for(lambda: channel.store.offer(42, api.shown(42)[0]["message_id"], "menu"),
+                       what="the menu to be kept")  # kept once the send returns
+    channel.clock = lambda: now() + KEEP_OFFERS + timedelta(hours=1)  # the hourly clean-up, a month on
+    await channel.forget_handled()
     api.press(42, "More…")
     [ack] = await api.wait_method("answerCallbackQuery")
     assert ack.params["text"] == render.say("kb_gone", "en")
+
+
+async def test_more_on_a_step_reached_in_place_shows_its_options_and_a_tick_keeps_them_shown(api, bot):
+    """The third step of paying yourself has four options: it is reached by edits of one message,
+    and its "More…" still opens them; ticking the one it hid keeps them open, the tick in sight."""
+    api.push_text(43, "/start personal_payment")
+    [step] = await api.wait_sent(43)
+    for n in (1, 2):
+        api.press(43, "Next")
+        await api.wait_for(lambda: len(edits(api, 43)) == n, what=f"step {n + 1}")
+    assert rows(api.shown(43)[-1])[3] == [(render.say("kb_more", "en"), "kb:more")]
+    api.press(43, "More…")
+    await api.wait_method("editMessageReplyMarkup")
+    hidden = rows(api.shown(43)[-1])[3][0]
+    assert hidden[0].startswith("☐ ") and ":tick:" in hidden[1]
+    api.press(43, hidden[0])
+    await api.wait_for(lambda: len(edits(api, 43)) == 3, what="the tick shown")
+    assert rows(api.shown(43)[-1])[3][0] == ("☑ " + hidden[0][2:], hidden[1])
+    assert len(api.sent(43)) == 1
 
 
 # -- one procedure, one message ----------------------------------------------------------------------

@@ -17,7 +17,6 @@ import os
 import re
 import signal
 import sys
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from bot.channels.telegram_webhook import WebhookServer
 from bot.dialogue import hint_language
 from bot.messages import LANGS, Button, Message, Reply
 from bot.reminders import due, next_window
-from bot.store import now
+from bot.store import KEEP_OFFERS, StoreUnavailable, now
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ COMMANDS: dict[str, dict[str, str]] = {
 MEDIA = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio", "document", "venue",
          "location", "contact", "poll", "dice", "game", "story", "invoice", "paid_media", "checklist")
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
-MENUS_KEPT = 2048  # keyboards with a "More…" remembered; an older one's "More…" says it is old
 # Telegram redelivers an update it was not told we have (a failed confirming getUpdates, a webhook
 # answer that never reached it) for about a day; handled ids are kept a little longer.
 KEEP_HANDLED = timedelta(days=2)
@@ -72,10 +70,9 @@ class TelegramChannel:
         # The dialogue runs here, off the event loop: a message that is slow to answer holds one thread,
         # not every other user's updates (PerUserOrder still keeps each user's in order).
         self.workers = ThreadPoolExecutor(max_workers=DIALOGUE_THREADS, thread_name_prefix="dialogue")
-        # The full keyboards of recent messages whose "More…" hides options: (chat, message) -> (buttons, lang).
-        self.menus: OrderedDict[tuple[int, int], tuple[list, str]] = OrderedDict()
-        self.steps = StepMessages()  # which message shows each user's current step
-        self.rests: OrderedDict[tuple[int, int], tuple[str, str]] = OrderedDict()  # "Read more": (text, lang)
+        # What a message offers besides its keyboard (the options "More…" hides, the rest behind "Read
+        # more") and which message shows each user's step are in the store: a restart keeps them.
+        self.steps = StepMessages(self.store)
 
     # -- updates ------------------------------------------------------------------------------
     async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,7 +115,10 @@ class TelegramChannel:
             return
         if pressed is not None and kind in ("step", "tick"):
             if self.steps.may_edit(chat_id, reply.user, pressed, query.data):
-                if await self.steps.edit(context.bot, chat_id, pressed, reply):
+                # a tick on options "More…" showed keeps them showing: the item ticked stays in sight
+                expanded = kind == "tick" and not shows_more(query.message.reply_markup)
+                if await self.steps.edit(context.bot, chat_id, pressed, reply, expanded=expanded):
+                    self.keep_menu(chat_id, pressed, reply, reply.buttons, replacing=True)
                     return
             else:  # a step's button on an older message: it goes quiet, the answer comes below
                 await self.steps.retire(context.bot, chat_id, pressed)
@@ -140,18 +140,19 @@ class TelegramChannel:
             await query.answer(render.say("kb_first" if query.data == KB_FIRST else "kb_choose", lang))
             return
         message = query.message
-        menu = self.menus.get((message.chat.id, message.message_id)) if message else None
-        if menu is None:  # sent before a restart, or long ago
+        menu = self.store.offer(message.chat.id, message.message_id, "menu") if message else None
+        if menu is None:  # long ago (KEEP_OFFERS), or a keyboard since replaced
             await query.answer(render.say("kb_gone", lang))
             return
         await query.answer()
-        await message.edit_reply_markup(keyboard(menu[0], menu[1], expanded=True))
+        buttons = [Button(b["label"], b["id"]) for b in menu[0] if isinstance(b, dict)]
+        await message.edit_reply_markup(keyboard(buttons, menu[1], expanded=True))
 
     async def on_read_more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The rest of a long answer, below it; the button goes."""
         query, message = update.callback_query, update.callback_query.message
-        kept = self.rests.pop((message.chat.id, message.message_id), None) if message else None
-        if kept is None:  # sent before a restart, or long ago
+        kept = self.store.offer(message.chat.id, message.message_id, "rest", take=True) if message else None
+        if kept is None or not isinstance(kept[0], str):  # sent long ago (KEEP_OFFERS), or read already
             await query.answer(render.say("kb_gone", self.lang_of(update)))
             return
         await query.answer()
@@ -213,20 +214,25 @@ class TelegramChannel:
             markup = keyboard(buttons, reply.lang) if n == len(parts) else None
             sent = await self.deliver(context.bot, chat_id, part, reply_markup=markup, **extra)
             extra.pop("reply_parameters", None)
-        if has_more(reply.buttons) and sent is not None:
-            self.remember_menu(sent, reply, buttons)
-        if rest and sent is not None:
-            self.remember(self.rests, (sent.chat_id, sent.message_id), (rest, reply.lang))
+        if sent is not None:
+            self.keep_menu(sent.chat_id, sent.message_id, reply, buttons)
+            if rest:
+                self.keep(sent.chat_id, sent.message_id, "rest", reply, rest)
         await self.steps.sent(context.bot, chat_id, reply, sent.message_id if sent is not None else None)
 
-    def remember_menu(self, sent: TgMessage, reply: Reply, buttons: list[Button]) -> None:
-        self.remember(self.menus, (sent.chat_id, sent.message_id), (list(buttons), reply.lang))
+    def keep_menu(self, chat_id: int, message_id: int, reply: Reply, buttons: list[Button], *,
+                  replacing: bool = False) -> None:
+        """The whole keyboard of a message whose "More…" hides options, for when it is pressed; a message
+        edited to show another keyboard (`replacing`) no longer offers what the one before hid."""
+        if has_more(reply.buttons):
+            self.keep(chat_id, message_id, "menu", reply, [{"label": b.label, "id": b.id} for b in buttons])
+        elif replacing:
+            with contextlib.suppress(StoreUnavailable):
+                self.store.drop_offer(chat_id, message_id, "menu")
 
-    @staticmethod
-    def remember(kept: OrderedDict, key, value) -> None:
-        kept[key] = value
-        while len(kept) > MENUS_KEPT:
-            kept.popitem(last=False)
+    def keep(self, chat_id: int, message_id: int, kind: str, reply: Reply, value) -> None:
+        with contextlib.suppress(StoreUnavailable):  # a full disk (the store logged it): the press says it is old
+            self.store.keep_offer(chat_id, message_id, kind, reply.user, reply.lang, value)
 
     def answer_topic(self, reply: Reply):
         """The topic an answer is, for its title; None for anything that is not one topic's answer."""
@@ -281,7 +287,9 @@ class TelegramChannel:
                                     first=self.settings.reminder_every, name="reminders")
 
     async def forget_handled(self, context: ContextTypes.DEFAULT_TYPE | None = None) -> int:
-        """Drop the ids of updates handled long enough ago that Telegram no longer sends them again."""
+        """Drop the ids of updates handled long enough ago that Telegram no longer sends them again,
+        and what messages older than KEEP_OFFERS offered."""
+        self.store.forget_offers(self.clock() - KEEP_OFFERS)
         return self.store.forget_updates(self.clock() - KEEP_HANDLED)
 
     async def send_reminders(self, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -323,6 +331,11 @@ def never_sent(err: TimedOut) -> bool:
 
 
 # -- reading a message ----------------------------------------------------------------------------
+def shows_more(markup) -> bool:
+    """A keyboard with its "More…" button (the options it hides are not shown)."""
+    return markup is not None and any(b.callback_data == KB_MORE for row in markup.inline_keyboard for b in row)
+
+
 def is_service(update: Update) -> bool:
     """A member joined, a title changed, a message was pinned...: nothing was said to us."""
     return bool(filters.StatusUpdate.ALL.check_update(update))

@@ -1,24 +1,23 @@
 """One procedure, one message: a press on a step edits that step's message in place, and a new
 message retires the keyboard of the step before, so only the current step has live buttons.
 
-Which message shows a user's current step is kept in memory: after a restart it is unknown, and
-a press on a step's own button (its id carries the step's tag) edits the message pressed, as
-before; nothing else is lost (the dialogue still answers an old button sensibly).
+Which message shows a user's current step is kept in the store, so it survives a restart. Where it
+is unknown (a database from before, or forgotten after KEEP_OFFERS), a press on a step's own button
+(its id carries the step's tag) edits the message pressed; nothing else is lost (the dialogue
+still answers an old button sensibly).
 """
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
 from bot.channels.telegram_format import keyboard, split_text, to_html
 from bot.messages import Reply
+from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
-
-KEPT = 4096  # users whose step message is remembered; the oldest is forgotten first
 
 
 def press_kind(data: str) -> str:
@@ -60,42 +59,39 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
 
 
 class StepMessages:
-    """Where each user's current step is shown: (chat, user) -> message id."""
+    """Where each user's current step is shown: (chat, user) -> message id, in the store."""
 
-    def __init__(self) -> None:
-        self.live: OrderedDict[tuple[int, str], int] = OrderedDict()
+    def __init__(self, store) -> None:
+        self.store = store
 
     def may_edit(self, chat_id: int, user: str, message_id: int, data: str) -> bool:
         """A press on the message of the user's current step (or, not knowing it, on a step's button)."""
-        live = self.live.get((chat_id, user))
+        live = self.store.step_message(chat_id, user)
         if live is not None:
             return live == message_id
         return press_kind(data) in ("step", "tick")
 
-    async def edit(self, bot, chat_id: int, message_id: int, reply: Reply) -> bool:
+    async def edit(self, bot, chat_id: int, message_id: int, reply: Reply, *, expanded: bool = False) -> bool:
         """The reply in place of the pressed message; False when it must be sent instead."""
         parts = split_text(reply.text)
         if len(parts) != 1:
             return False
         try:
             await bot.edit_message_text(to_html(parts[0]), chat_id=chat_id, message_id=message_id,
-                                        reply_markup=keyboard(reply.buttons, reply.lang))
+                                        reply_markup=keyboard(reply.buttons, reply.lang, expanded=expanded))
         except BadRequest as err:
             if "not modified" not in str(err).lower():  # gone, too old: a new message will do
                 log.info("step message %s in chat %s not edited: %s", message_id, chat_id, err)
                 return False
-        self._now_showing(chat_id, reply, message_id)
+        self._now_showing(chat_id, reply, message_id, self.store.step_message(chat_id, reply.user))
         return True
 
     async def sent(self, bot, chat_id: int, reply: Reply, message_id: int | None) -> None:
         """A new message went out: the step before it loses its keyboard."""
-        key = (chat_id, reply.user)
-        before = self.live.get(key)
+        before = self.store.step_message(chat_id, reply.user)
         if before is not None and before != message_id:
             await self.retire(bot, chat_id, before)
-            self.live.pop(key, None)
-        if message_id is not None:
-            self._now_showing(chat_id, reply, message_id)
+        self._now_showing(chat_id, reply, message_id, before)
 
     async def retire(self, bot, chat_id: int, message_id: int, keeping: InlineKeyboardMarkup | None = None) -> None:
         """The message's keyboard removed (or cut down to `keeping`)."""
@@ -104,12 +100,11 @@ class StepMessages:
         except TelegramError as err:  # already without one, or gone: nothing left to press
             log.debug("keyboard of message %s in chat %s not removed: %s", message_id, chat_id, err)
 
-    def _now_showing(self, chat_id: int, reply: Reply, message_id: int) -> None:
-        key = (chat_id, reply.user)
-        if carries_a_step(reply):
-            self.live[key] = message_id
-            self.live.move_to_end(key)
-            while len(self.live) > KEPT:
-                self.live.popitem(last=False)
-        elif self.live.get(key) == message_id:
-            del self.live[key]
+    def _now_showing(self, chat_id: int, reply: Reply, message_id: int | None, before: int | None) -> None:
+        shows = message_id if message_id is not None and carries_a_step(reply) else None
+        if shows == before:
+            return
+        try:
+            self.store.set_step_message(chat_id, reply.user, shows)
+        except StoreUnavailable:  # the disk is full: the store logged it; presses still work, unknown
+            pass
