@@ -48,7 +48,7 @@ HEAD_CHARS = 200  # of a cut message, what is kept of its beginning; the rest of
 STALE = timedelta(hours=12)
 NAV_WORD_MAX = 24  # longer than any "next" / "volver atrás" / "下一步": a question, not a step word  # a procedure left this long ago: ask to continue or start over
 RELATED_BUTTONS = 3
-REMINDER_TOPICS = {"review-months", "annual-review-alipay", "annual-review-app", "online-certification"}
+REMINDER_TOPICS = remind_view.TOPICS
 # Control and format characters (bidi overrides, zero-width marks), lone surrogates and private-use
 # characters: invisible at best, markup- or encoding-breaking at worst.
 _INVISIBLE = re.compile(

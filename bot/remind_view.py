@@ -13,6 +13,11 @@ from conversations import events as ev
 from conversations import words
 
 FLOW = "enterprise_review"  # the procedure of the window the documents date (September to December)
+# The answers a reminder is offered under: the companies' review, whose window the documents date.
+# Not a retiree's certification (Alipay, the bureau's app, ID and face): the documents give it no date.
+TOPICS = frozenset({"review-months", "review-checks", "review-materials-process"})
+# Asked for after one of these, the reminder says what it is of, and where a pensioner's date is known.
+PERSONAL = frozenset({"annual-review-alipay", "annual-review-app", "online-certification", "certification-problems"})
 NEXT_YEAR, OFF = "remind:next", "remind:off"
 
 
@@ -38,6 +43,8 @@ class Reminding:
         if not on:
             key = "remind_off" if self.store.cancel_reminder(turn.user.id) else "remind_none"
             return self._reply(turn, render.say(key, lang), "command")
+        if turn.user.recent_topic in PERSONAL:
+            turn.notes.append("remind_personal")
         moment = self.clock()
         end = None if next_year else open_until(moment)
         if end is not None:  # no use waiting for an opening that has come: say so

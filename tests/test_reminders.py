@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot import render
-from bot.dialogue import Dialogue
+from bot.dialogue import Dialogue, Turn
 from bot.messages import Message
 from bot.reminders import REMINDER_HOUR_UTC, due, next_window, opening
 from bot.store import Store
@@ -134,6 +134,34 @@ def test_remind_button_under_annual_review_answers(core, lang):
     assert reply.text == render.say("remind_on", lang, date="2025-09-01")
     (row,) = core.store.reminders()
     assert (row["user"], row["lang"], row["due"], row["sent"]) == ("u", lang, WINDOW.isoformat(), None)
+
+
+RETIREE = {"en": "How do I do the annual review certification with Alipay?", "es": "¿Cómo hago la revisión anual con Alipay?",
+           "zh": "怎么用支付宝做社保年审认证？"}
+
+
+@pytest.mark.parametrize("lang", QUESTION)
+def test_the_reminder_is_offered_only_under_the_companies_review_whose_window_it_is(core, lang):
+    offered = {tid for tid, topic in core.kb.topics.items()
+               if "remind:on" in [b.id for b in core._answer(topic, Turn(core.store.user("u"), lang)).buttons]}
+    assert offered == {"review-months", "review-checks", "review-materials-process"}
+    for tid in ("annual-review-alipay", "annual-review-app", "online-certification"):  # a retiree's: no dated window
+        assert tid not in offered and core.kb.topics[tid].kind == "answer"
+    company = {"en": "nterprise", "es": "empresas", "zh": "企业"}[lang]  # and it says whose window it is
+    assert all(company in render.say(key, lang, date="2025-09-01", until="") for key in
+               ("remind_on", "remind_message", "window_open", "menu_remind"))
+
+
+@pytest.mark.parametrize("lang", QUESTION)
+def test_a_retiree_asking_to_be_reminded_is_told_what_it_reminds_of(core, lang):
+    answer = core.say("u", RETIREE[lang])
+    assert answer.topic == "annual-review-alipay" and "remind:on" not in [b.id for b in answer.buttons]
+    reply = core.say("u", ASK[lang])
+    assert reply.text == render.say("remind_personal", lang) + "\n\n" + render.say("remind_on", lang, date="2025-09-01")
+    company = make(core, Store(memory=True))
+    company.say("c", QUESTION[lang])
+    assert company.say("c", ASK[lang]).text == render.say("remind_on", lang, date="2025-09-01")  # nothing to add
+    company.store.close()
 
 
 @pytest.mark.parametrize("lang", QUESTION)
