@@ -15,7 +15,7 @@ import pytest
 
 from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401  (fixtures)
 from tests.test_telegram_ux import changed, changes, rows
-from tests.test_web_browser import CHROMIUM, PHONE
+from tests.test_web_browser import CHROMIUM, PHONE, fonts_missing
 from tests.telegram_mock import chat_as_shown, page
 
 pytestmark = pytest.mark.skipif(
@@ -31,6 +31,7 @@ ASK = "walk me through the annual review on my phone"
 @pytest.fixture
 def shots(tmp_path) -> Path:
     where = os.environ.get("SOCIALBOT_TELEGRAM_SHOTS")
+    assert not (where and fonts_missing()), f"pictures for the README need the fonts {fonts_missing()} (.ci/run)"
     path = Path(where) if where else tmp_path
     path.mkdir(parents=True, exist_ok=True)
     return path

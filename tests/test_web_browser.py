@@ -11,11 +11,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+# What the pictures kept in docs/ are drawn with (Debian's fonts-noto-color-emoji and fonts-noto-cjk):
+# without them Chromium draws emoji and Chinese as empty boxes.
+DOC_FONTS = ("Noto Color Emoji", "Noto Sans CJK SC")
+
+
+def fonts_missing() -> list[str]:
+    listed = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True).stdout \
+        if shutil.which("fc-list") else ""
+    families = {name.strip() for line in listed.splitlines() for name in line.split(",")}
+    return [font for font in DOC_FONTS if font not in families]
+
+
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
     reason="no chromium on this machine (Debian: apt-get install chromium; .ci/run installs it)")
@@ -51,6 +65,7 @@ def browser():
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     where = os.environ.get("SOCIALBOT_WEB_SHOTS")
+    assert not (where and fonts_missing()), f"pictures for the README need the fonts {fonts_missing()} (.ci/run)"
     path = Path(where) if where else tmp_path_factory.mktemp("web-shots")
     path.mkdir(parents=True, exist_ok=True)
     return path
