@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import uuid
@@ -93,12 +92,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("SOCIALBOT_LOG", "WARNING").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from bot.privacy import MaskPersonal
+    from bot import logs
 
-    for handler in logging.getLogger().handlers:  # whatever a library logs, no personal number reaches the log
-        handler.addFilter(MaskPersonal())
+    logs.setup()  # whatever a library logs, no personal number and no secret reaches the log
     command = args.command or ("telegram" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat")
     if command == "batch":
         from bot.channels import batch

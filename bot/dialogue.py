@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot import doubts, focus, intents, places, remind_view, render, reply_language
 from bot.pause import Switch
-from bot.messages import LANGS, Button, Message, Reply
+from bot.messages import LANGS, Button, Message, Reply, hint_language
 from bot.privacy import MaskPersonal, contains_personal, mask
 from bot.store import RECENT, Store, StoreUnavailable, UserRow, now
 from conversations import events as ev
@@ -88,14 +88,6 @@ def label_key(label: str) -> str:
 def _typed_labels(buttons: tuple[Button, ...]) -> Mapping[str, str]:
     """Typed label -> button id, what a user may type instead of pressing (read-only: it is shared)."""
     return MappingProxyType({label_key(b.label): b.id for b in buttons})
-
-
-def hint_language(code: str | None) -> str | None:
-    """Telegram's language_code ('es-MX', 'zh-hans') as one of ours."""
-    if not code:
-        return None
-    code = code.lower()[:2]
-    return code if code in LANGS else None
 
 
 class Turn:

@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 LANGS = ("en", "es", "zh")
 
 
+def hint_language(code: str | None) -> str | None:
+    """A client's language code (Telegram's 'es-MX', a browser's 'zh-hans') as one of ours."""
+    if not code:
+        return None
+    code = code.lower()[:2]
+    return code if code in LANGS else None
+
+
 @dataclass(frozen=True)
 class Message:
     """One thing a user did: typed text, pressed a button, or sent something else."""

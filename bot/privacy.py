@@ -410,18 +410,21 @@ class MaskPersonal(logging.Filter):
     changed in place, so every handler after it sees the masked text.
     """
 
+    def clean(self, text: str) -> str:
+        return mask(text)
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to logging's own error report
             return True
-        masked = mask(message)
+        masked = self.clean(message)
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask(record.exc_text)
+            record.exc_text = self.clean(record.exc_text)
         if record.stack_info:
-            record.stack_info = mask(record.stack_info)
+            record.stack_info = self.clean(record.stack_info)
         return True

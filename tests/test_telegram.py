@@ -21,7 +21,8 @@ import pytest
 
 from bot import render
 from bot.channels.telegram import COMMANDS, build_application, running
-from bot.channels.telegram_runtime import Settings, install_redaction, remove_redaction
+from bot.channels.telegram_runtime import Settings
+from bot.logs import install as install_redaction, remove as remove_redaction
 from bot.cli import main as cli_main
 from bot.messages import Button, Message, Reply
 from bot.pause import Switch

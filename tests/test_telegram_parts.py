@@ -11,9 +11,11 @@ from telegram import Bot, Message as TgMessage, Update
 
 from bot.channels.telegram import addressed_text, media_kind
 from bot.channels.telegram_format import KB_CHOOSE, KB_FIRST, KB_MORE, MAX_TEXT, keyboard, split_text, to_html, utf16_len
-from bot.channels.telegram_runtime import PerUserOrder, RedactSecrets
+from bot.channels.telegram_runtime import PerUserOrder
+from bot.logs import Redact
 from bot.messages import Button
-from tests.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, ApiError, FakeBotApi, decode_body, parse_html
+from tests.fake_bot_api import (BOT_ID, BOT_USERNAME, MEDIA_SAMPLES, TOKEN, ApiError, FakeBotApi, decode_body,
+                                parse_html)
 
 BOT = Bot(TOKEN)
 
@@ -121,6 +123,12 @@ def test_a_reply_to_the_bot_is_meant_for_it():
     assert media_kind(photo) == "photo"
 
 
+@pytest.mark.parametrize("kind", sorted(MEDIA_SAMPLES))
+def test_media_is_named_as_ptb_names_it(kind):
+    assert media_kind(tg_message(None, **{kind: MEDIA_SAMPLES[kind]})) == kind
+    assert media_kind(tg_message(None, caption="a caption", **{kind: MEDIA_SAMPLES[kind]})) == kind
+
+
 # -- ordering -----------------------------------------------------------------------------------
 def fake_update(update_id: int, user: int) -> Update:
     return Update.de_json({"update_id": update_id, "message": FakeBotApi().message(user, "hi")}, BOT)
@@ -154,7 +162,7 @@ async def test_one_users_updates_run_in_order_and_users_run_together():
 
 # -- the token never reaches a log ---------------------------------------------------------------------
 def test_the_filter_redacts_the_token_from_messages_arguments_and_tracebacks():
-    flt = RedactSecrets(TOKEN, "webhook-secret-123")
+    flt = Redact(TOKEN, "webhook-secret-123")
     record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST %s %s", (
         f"https://api.telegram.org/bot{TOKEN}/getMe", "webhook-secret-123"), None)
     assert flt.filter(record)

@@ -26,18 +26,18 @@ from telegram import (BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Me
                       ReplyParameters, Update)
 from telegram.constants import ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.helpers import effective_message_type
 from telegram.ext import (Application, ApplicationBuilder, ApplicationHandlerStop, CallbackQueryHandler,
                           ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 
 from bot import render
 from bot.channels.telegram_answer import answer_view
 from bot.channels.telegram_format import KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, to_html
-from bot.channels.telegram_runtime import (PerChatRateLimiter, PerUserOrder, Settings, SettingsError,
-                                           install_redaction, redact)
+from bot.channels.telegram_runtime import PerChatRateLimiter, PerUserOrder, Settings, SettingsError
 from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without, without_feedback
 from bot.channels.telegram_webhook import WebhookServer
-from bot.dialogue import hint_language
-from bot.messages import LANGS, Button, Message, Reply
+from bot.logs import install as install_redaction, redact
+from bot.messages import LANGS, Button, Message, Reply, hint_language
 from bot.reminders import due, next_window
 from bot.store import KEEP_OFFERS, StoreUnavailable, now
 
@@ -49,9 +49,6 @@ COMMANDS: dict[str, dict[str, str]] = {
     name: {lang: render.say(f"menu_{name}", lang) for lang in LANGS}
     for name in ("start", "help", "language", "cancel", "remind", "forget")
 }
-# A message with one of these is something a user sent that is not text; the first one found names it.
-MEDIA = ("sticker", "photo", "animation", "video", "video_note", "voice", "audio", "document", "venue",
-         "location", "contact", "poll", "dice", "game", "story", "invoice", "paid_media", "checklist")
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
 # Telegram redelivers an update it was not told we have (a failed confirming getUpdates, a webhook
 # answer that never reached it) for about a day; handled ids are kept a little longer.
@@ -342,7 +339,9 @@ def is_service(update: Update) -> bool:
 
 
 def media_kind(msg: TgMessage) -> str:
-    return next((kind for kind in MEDIA if getattr(msg, kind, None)), "other")
+    """What a message that is not text holds ("sticker", "photo", "voice"...), as PTB names it."""
+    kind = effective_message_type(msg)
+    return str(kind) if kind else "other"
 
 
 def addressed_text(msg: TgMessage, username: str, bot_id: int) -> str | None:

@@ -8,6 +8,7 @@ import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot import render
 from bot.messages import Button
@@ -15,8 +16,8 @@ from conversations.words import LABELS, label
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 4096  # Telegram's limit on a message's text, after entity parsing, in UTF-16 code units
-MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback_data
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # a message's text, after entity parsing, in UTF-16 code units
+MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # a button's callback_data, in bytes
 MAX_OPTIONS = 3  # options shown before "More…": a phone screen holds them above the fixed row
 FORWARD = ("next", "done", "continue")  # what the right-hand button of the fixed row may do
 # ...and what it may say: "Stay" under "Switch to X?" resumes the step as Continue does, but it answers

@@ -1,5 +1,5 @@
-"""The Telegram bot's plumbing: settings from the environment, per-user ordering, rate limits,
-and a logging filter that keeps the token out of every log line."""
+"""The Telegram bot's plumbing: settings from the environment, per-user ordering, rate limits.
+(The filter that keeps the token out of every log line is bot/logs.py's, for every channel.)"""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,6 @@ import contextlib
 import logging
 import re
 import secrets
-import traceback
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,8 @@ from urllib.parse import urlparse
 from aiolimiter import AsyncLimiter
 from telegram import Update
 from telegram.ext import AIORateLimiter, BaseUpdateProcessor
+
+from bot.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -169,64 +170,3 @@ class PerChatRateLimiter(AIORateLimiter):
         private = isinstance(chat_id, int) and chat_id > 0  # groups and channels have negative ids
         async with self._chat_limiter(chat_id) if private else contextlib.nullcontext():
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-
-
-# -- the token never reaches a log ------------------------------------------------------------------
-def redact(text: str, *secrets_: str | None) -> str:
-    for secret in secrets_:
-        if secret:
-            text = text.replace(secret, "[REDACTED]")
-    return text
-
-
-class RedactSecrets(logging.Filter):
-    """Replaces the bot token (and the webhook secret) in a record's message and traceback.
-
-    PTB logs its API URLs at DEBUG, and the URL holds the token; an exception's text may too.
-    """
-
-    def __init__(self, *secrets_: str | None):
-        super().__init__("")
-        parts = []
-        for secret in secrets_:
-            if secret:
-                parts.append(secret)
-                if ":" in secret:  # a token is "123456:ABC...": its second half is the secret part
-                    parts.append(secret.split(":", 1)[1])
-        self.secrets = sorted({p for p in parts if len(p) >= 8}, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave it to the handler to report
-            return True
-        clean = redact(message, *self.secrets)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, *self.secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, *self.secrets)
-        return True
-
-
-def install_redaction(*secrets_: str | None) -> RedactSecrets:
-    """Put the filter on every handler that writes logs (the root's and Python's last resort),
-    and quieten httpx, which logs every request URL at INFO."""
-    flt = RedactSecrets(*secrets_)
-    for handler in [*logging.getLogger().handlers, logging.lastResort]:
-        if handler is not None:
-            handler.addFilter(flt)
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return flt
-
-
-def remove_redaction(flt: RedactSecrets) -> None:
-    for handler in [*logging.getLogger().handlers, logging.lastResort]:
-        if handler is not None:
-            handler.removeFilter(flt)

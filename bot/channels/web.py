@@ -22,8 +22,7 @@ import tornado.web
 
 from bot import places, privacy, render
 from bot.channels import web_page
-from bot.dialogue import hint_language
-from bot.messages import LANGS, Message
+from bot.messages import LANGS, Message, hint_language
 
 log = logging.getLogger(__name__)
 
