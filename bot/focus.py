@@ -109,6 +109,7 @@ _SPLIT = re.compile(
     r"[?？;；!！]+|(?:,\s*|\s+)(?:and|also|plus|y|además)\s+(?=(?:" + _QUESTION_WORDS + r")\b)"
     r"|[，,]?(?:还有|另外|以及|顺便问一下|顺便问)", re.IGNORECASE)
 PART_FLOOR = 0.6  # a second part's topic must score this on the part alone to be read as asked
+OFFER_FLOOR = 0.5  # ...or this, to be offered as a button when the part alone would get "did you mean"
 MAX_PARTS = 2  # a question of more parts than this is a story around one question, not a list
 
 
@@ -138,7 +139,8 @@ def second_topic(first: str, scored_parts, kinds: dict[str, str]) -> tuple[str, 
                 decision.candidates[0].kind == "uncovered":
             return decision.candidates[0].topic, "gap"
         for c in candidates:
-            if c.kind == "answer" and kinds.get(c.topic) == "answer" and c.topic != first and c.score >= PART_FLOOR:
+            floor = OFFER_FLOOR if decision.outcome == "suggest" else PART_FLOOR
+            if c.kind == "answer" and kinds.get(c.topic) == "answer" and c.topic != first and c.score >= floor:
                 clear = decision.outcome == "answer" and decision.topic == c.topic
                 return c.topic, "answer" if clear else "offer"
             if c.kind == "uncovered":

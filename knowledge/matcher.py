@@ -373,7 +373,9 @@ def decide(candidates: list[Candidate], thresholds: Thresholds = THRESHOLDS, wor
         return Decision("fallback", None, candidates[0].score if candidates else 0.0, shown)
     top = candidates[0]
     if top.kind in ("out_of_scope", "uncovered"):  # we know this question, and that we have no answer to it
-        return Decision("fallback", None, top.score, shown, out_of_scope=True)
+        # Shown beside it: the nearest topics we do answer, not the other gaps it brushed against.
+        nearest = tuple(c for c in candidates[1:] if c.kind not in ("out_of_scope", "uncovered"))[:2]
+        return Decision("fallback", None, top.score, (top, *nearest), out_of_scope=True)
     if top.exact:  # a curator wrote this very question for this topic
         return Decision("answer", top.topic, top.score, shown)
     def offer() -> tuple[Candidate, ...]:  # only worked out when it is offered

@@ -33,6 +33,19 @@ GAPS = [
     ("¿hay normas nuevas este año para la certificación de jubilados?", "es", "uncovered-policy-changes",
      "online-certification"),
     ("12306刷脸认证一直失败怎么办", "zh", "uncovered-other-apps", "certification-problems"),
+    # the card's own errands, labour law, a missed review, tax: what real questions show people ask
+    ("I can't remember my social security card's password, what do I do?", "en", "uncovered-card-services",
+     "client-declaration"),
+    ("我的电子社保卡还没激活，要去哪里弄", "zh", "uncovered-card-services", "card-uses"),
+    ("¿cómo activo la tarjeta de la seguridad social que me acaban de dar?", "es", "uncovered-card-services",
+     "card-uses"),
+    ("半年的合同，试用期最长可以定多久？", "zh", "uncovered-labor-contracts", "art58-registration"),
+    ("what is the longest probation my employer can give me", "en", "uncovered-labor-contracts",
+     "art58-registration"),
+    ("I missed the review this year, is it too late now?", "en", "uncovered-missed-deadline", "review-months"),
+    ("今年的社保年审错过了，还能补吗", "zh", "uncovered-missed-deadline", "review-months"),
+    ("¿tengo que declarar mi pensión a hacienda como ingreso?", "es", "uncovered-tax-income", "art12-pension"),
+    ("交社保以后个税怎么报", "zh", "uncovered-tax-income", "funding"),
 ]
 
 
@@ -96,3 +109,26 @@ def test_through_batch_the_gap_is_no_answer(shared_batch, text, lang, gap, neigh
     reply = shared_batch.ask({"user": f"gap-{text}", "text": text})
     assert reply["fallback"] is True and reply["kind"] == "fallback"
     assert reply["topic"] is None and reply["lang"] == lang
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("my father is retired, how does he do his pension certification on his phone?", "en"),
+    ("退休的老人在手机上怎么做养老认证", "zh"),
+    ("¿cómo hace un jubilado la certificación de la pensión con el celular?", "es"),
+])
+def test_a_retirees_online_certification_is_the_online_certification_not_the_green_channel(dialogue, text, lang):
+    """Being old is not the green channel's condition: the page sets it, and the online steps cover it."""
+    reply = dialogue.say("u1", text)
+    assert (reply.kind, reply.topic, reply.lang) == ("answer", "online-certification", lang)
+
+
+@pytest.mark.parametrize("text", ["is there a green channel for disabled people in the certification",
+                                  "残疾人认证有没有绿色通道"])
+def test_the_green_channel_is_still_found_by_name(dialogue, text):
+    assert dialogue.say("u1", text).topic == "green-channel"
+
+
+def test_a_gap_is_shown_beside_the_nearest_topics_we_answer_not_other_gaps(dialogue):
+    reply = dialogue.say("u1", "社保卡密码忘了，可以在外地激活吗")
+    offered = [b.id for b in reply.buttons if b.id.startswith("topic:")]
+    assert offered and all(dialogue.kb.topics[b[6:]].kind == "answer" for b in offered)
