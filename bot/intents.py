@@ -4,14 +4,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
+from bot import schema
+from bot.schema import RAW
 from knowledge.text import SHORT, normalize
-
-HERE = Path(__file__).resolve().parent
-_RAW = ("👍", "👎")  # matched on the raw text: normalisation would erase them
 
 
 @dataclass(frozen=True)
@@ -22,16 +18,14 @@ class _Intent:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, _Intent]:
-    with (HERE / "intents.yaml").open(encoding="utf-8") as f:
-        raw = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     table = {}
-    for name, spec in raw.items():
+    for name, spec in schema.intents():
         whole = {}
-        for lang, phrases in (spec.get("whole") or {}).items():
+        for lang, phrases in spec.whole.items() if spec.whole else ():
             for p in phrases:
-                whole.setdefault(p if p in _RAW else normalize(p), lang)
+                whole.setdefault(p if p in RAW else normalize(p), lang)
         groups = []
-        for lang, phrases in (spec.get("inside") or {}).items():
+        for lang, phrases in spec.inside.items() if spec.inside else ():
             # Latin phrases must stand as whole words ("operator" not in "cooperator"); Chinese has no spaces.
             latin = "|".join(re.escape(normalize(p)) for p in phrases if p.isascii())
             other = "|".join(re.escape(normalize(p)) for p in phrases if not p.isascii())

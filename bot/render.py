@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-import yaml
+
+from bot import schema
 
 HERE = Path(__file__).resolve().parent
 LANGS = ("en", "es", "zh")
@@ -17,8 +18,8 @@ LANGS = ("en", "es", "zh")
 
 @lru_cache(maxsize=1)
 def strings() -> dict[str, dict[str, str]]:
-    with (HERE / "strings.yaml").open(encoding="utf-8") as f:
-        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """strings.yaml as checked by its model (bot/schema.py): name -> language -> text."""
+    return {name: dict(texts.items()) for name, texts in schema.strings().root.items()}
 
 
 def say(key: str, lang: str, **values) -> str:

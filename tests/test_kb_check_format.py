@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.checks import check_all
+from bot.schema import INTENTS_FILE, STRINGS_FILE
 from knowledge.schema import FAMILIES_FILE, SOURCES_FILE, TOPICS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,14 +20,16 @@ def content(tmp_path):
     copy = {"topics": tmp_path / "topics", "flows": tmp_path / "flows"}
     shutil.copytree(TOPICS_DIR, copy["topics"])
     shutil.copytree(FLOWS_DIR, copy["flows"])
-    for name, original in (("sources", SOURCES_FILE), ("families", FAMILIES_FILE)):
+    for name, original in (("sources", SOURCES_FILE), ("families", FAMILIES_FILE), ("strings", STRINGS_FILE),
+                           ("intents", INTENTS_FILE)):
         copy[name] = tmp_path / original.name
         shutil.copy(original, copy[name])
     return copy
 
 
 def check(content) -> list[str]:
-    return check_all(content["topics"], content["flows"], content["sources"], content["families"])
+    return check_all(content["topics"], content["flows"], content["sources"], content["families"],
+                     content["strings"], content["intents"])
 
 
 def replace(path: Path, old: str, new: str) -> int:
@@ -90,3 +93,30 @@ def test_broken_yaml_is_one_line_with_its_line_number(content):
     path.write_text("id: review-months\ntitle: [unclosed\n  en: x\n", encoding="utf-8")
     (problem,) = check(content)
     assert problem.startswith(f"{path}:3: not valid YAML (column ")
+
+
+def test_a_bad_ui_string(content):
+    path = content["strings"]
+    automated = line_of(path, "automated:")
+    zh = replace(path, "资料最近核对日期为{date}", "资料最近核对日期为{day}")
+    walk_me = replace(path, '  es: "Guíeme paso a paso"', '  es: "  "')
+    hello = line_of(path, "hello:")
+    replace(path, '  zh: "您好！"', '  de: "Hallo! "')
+    assert check(content) == [
+        f"{path}:{walk_me}: walk_me.es: empty",
+        f"{path}:{zh}: automated.zh: fills {{day}} where en fills {{date}}",
+        f"{path}:{hello}: hello.zh: missing language",
+        f"{path}:{hello + 3}: hello.de: unknown language 'de' (use en, es, zh)",
+    ]
+    assert automated < zh
+
+
+def test_a_bad_intent(content):
+    path = content["intents"]
+    line = replace(path, "feedback_up:", "feedback_upp:")
+    person = replace(path, "    es: [hablar con una persona,", "    es: [\"¡¿?!\", hablar con una persona,")
+    assert check(content) == [
+        f"{path}:1: feedback_up: missing",
+        f"{path}:{person}: person.inside.es[0]: empty once normalised (only punctuation or symbols)",
+        f"{path}:{line}: feedback_upp: unknown field 'feedback_upp'",
+    ]
