@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.schema import INTENTS_FILE, STRINGS_FILE, check_intents, check_strings
 from conversations.validate import FLOWS_DIR, read_flow, validate_flows
+from conversations.words import NAVIGATION_FILE, read_navigation
 from knowledge.declare import report
 from knowledge.review import FIELD as REVIEWED_ON, content_date, max_days, stale
 from knowledge.schema import FAMILIES_FILE, SOURCES_FILE, TOPICS_DIR, check_families, read_sources, read_topics
@@ -17,7 +18,8 @@ from knowledge.yamlfile import Problem, read_yaml
 
 
 def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
-              families_file=FAMILIES_FILE, strings_file=STRINGS_FILE, intents_file=INTENTS_FILE) -> list[str]:
+              families_file=FAMILIES_FILE, strings_file=STRINGS_FILE, intents_file=INTENTS_FILE,
+              navigation_file=NAVIGATION_FILE) -> list[str]:
     """Every problem in the knowledge base, its word families, the procedures and the bot's own words."""
     flows_dir = Path(flows_dir or FLOWS_DIR)
     flow_ids = {p.stem for p in flows_dir.glob("*.yaml")}
@@ -31,6 +33,7 @@ def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
     problems += [line for r in topics for line in report(r.path, r.doc, r.problems)]
     problems += check_families(families_file)
     problems += validate_flows(flows_dir, known if known is not None else set(), topic_ids)
+    problems += read_navigation(navigation_file)[1]
     problems += check_strings(strings_file) + check_intents(intents_file)
     return problems
 

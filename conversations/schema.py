@@ -8,6 +8,7 @@ same pass as a missing translation.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
@@ -15,7 +16,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 from conversations.events import Choose, Tick
 from conversations.graph import distances_to_end, in_order, reachable
 from conversations.normal import has_cjk, key
-from knowledge.declare import LANGS, PerLang, Shape, SomeLangs, button_label, fail, not_blank, number_as_text
+from knowledge.declare import LANGS, PerLang, Shape, SomeLangs, button_label, fail, not_blank, \
+    number_as_text, validated_with
 from knowledge.schema import Reviewed
 
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -230,6 +232,54 @@ class FlowFile(Shape):
 
 
 FLOW_WHAT = "a flow file must be a mapping with id, title, steps, ..."
+
+
+# --- the words that move every flow (conversations/words.yaml) ------------------------------------
+
+class Typed(PerLang[list[Phrase]]):
+    WHAT: ClassVar[str] = "a list of phrases"
+
+
+class NavigationWord(Shape):
+    label: Label  # the button
+    typed: Typed  # what people type for it besides the label, as the whole message
+
+
+class Navigation(Shape):
+    """Each word a user may say to move a procedure, named as its event (conversations.events.SIMPLE)."""
+
+    next: NavigationWord
+    continue_: NavigationWord = Field(alias="continue")
+    back: NavigationWord
+    cancel: NavigationWord
+    restart: NavigationWord
+    done: NavigationWord
+
+    def words(self) -> dict[str, NavigationWord]:
+        return {field.alias or name: getattr(self, name) for name, field in type(self).model_fields.items()}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_meaning(cls, data: Any, handler: Callable):
+        """A phrase meaning two words would move users the wrong way; looked for even in a broken file."""
+        meaning: dict[str, str] = {}
+        problems = []
+        for word, spec in data.items() if isinstance(data, dict) else ():
+            label = spec.get("label") if isinstance(spec, dict) else None
+            typed = spec.get("typed") if isinstance(spec, dict) else None
+            said = [(("label", lang), text) for lang, text in (label.items() if isinstance(label, dict) else ())]
+            said += [(("typed", lang, n), phrase) for lang, phrases in (typed.items() if isinstance(typed, dict) else ())
+                     for n, phrase in enumerate(phrases if isinstance(phrases, list) else ())]
+            for loc, phrase in said:
+                if not isinstance(phrase, str) or not key(phrase):
+                    continue
+                other = meaning.setdefault(key(phrase), word)
+                if other != word:
+                    problems.append(((word, *loc), f"'{phrase}' also means '{other}'"))
+        return validated_with(handler, data, problems)
+
+
+NAVIGATION_WHAT = "must map each navigation word (next, back, ...) to its label and typed phrases"
 
 
 def context(data: Any, name: str | None = None, sources: set[str] | None = None,

@@ -6,61 +6,37 @@ does what pressing it does, on every channel.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from conversations.events import SIMPLE, Choose, Event, Tick, event_name
 from conversations.machine import State
 from conversations.model import LANGS, Flow, Step
 from conversations.normal import key
+from conversations.schema import NAVIGATION_WHAT, Navigation
+from knowledge.declare import read, report
 from knowledge.text import has_phrase, normalize, phrase_needle
 
-# Button labels, one per language.
-LABELS: dict[str, dict[str, str]] = {
-    "next": {"en": "Next", "es": "Siguiente", "zh": "下一步"},
-    "back": {"en": "Back", "es": "Atrás", "zh": "上一步"},
-    "cancel": {"en": "Cancel", "es": "Cancelar", "zh": "取消"},
-    "restart": {"en": "Start over", "es": "Empezar de nuevo", "zh": "重新开始"},
-    "done": {"en": "Done", "es": "Listo", "zh": "完成"},
-    "continue": {"en": "Continue", "es": "Continuar", "zh": "继续"},
-}
+NAVIGATION_FILE = Path(__file__).resolve().parent / "words.yaml"
 
-# What people type for each word, besides its label. A phrase must be the whole message.
-# "ok" is in every language on purpose: it names no language, so parse() returns None for it.
+
+def read_navigation(path: Path = NAVIGATION_FILE) -> tuple[Navigation | None, list[str]]:
+    """words.yaml as its model (None when broken) and its problems, as kb check reports them."""
+    value, doc, problems = read(path, Navigation, what=NAVIGATION_WHAT)
+    return value, report(path, doc, problems)
+
+
+def _navigation() -> Navigation:
+    value, problems = read_navigation()
+    if value is None:
+        raise ValueError("\n".join(problems))
+    return value
+
+
+_WORDS = _navigation().words()
+# Button labels, one per language; and what people type for each word besides its label.
+LABELS: dict[str, dict[str, str]] = {word: dict(spec.label.items()) for word, spec in _WORDS.items()}
 SYNONYMS: dict[str, dict[str, list[str]]] = {
-    "next": {
-        "en": ["next", "next step", "next please", "ok next", "okay next", "go on", "go ahead",
-               "ok", "okay", "then what", "what next", "whats next", "and then"],
-        "es": ["siguiente", "siguiente paso", "paso siguiente", "el siguiente", "sigue", "seguir",
-               "adelante", "vale", "vale siguiente", "ok", "y ahora", "y luego", "y despues"],
-        "zh": ["下一步", "下一个", "下一项", "往下", "然后呢", "接下来", "接下来呢", "好的",
-               "好的下一步", "ok", "嗯", "嗯嗯", "恩", "好", "行"],
-    },
-    "continue": {
-        "en": ["continue", "resume", "carry on", "keep going", "lets continue", "continue please"],
-        "es": ["continuar", "continua", "continuemos", "reanudar", "seguimos", "sigamos"],
-        "zh": ["继续", "继续吧", "接着来", "接着做", "接着办"],
-    },
-    "back": {
-        "en": ["back", "go back", "previous", "previous step", "step back"],
-        "es": ["atrás", "atras", "volver", "volver atrás", "anterior", "paso anterior", "regresar"],
-        "zh": ["返回", "上一步", "上一个", "后退", "回到上一步", "退回"],
-    },
-    "cancel": {
-        "en": ["cancel", "stop", "quit", "exit", "never mind", "forget it", "cancel this"],
-        "es": ["cancelar", "salir", "parar", "basta", "déjalo", "olvídalo", "ya no"],
-        "zh": ["取消", "退出", "不做了", "算了", "停止", "不用了", "不办了"],
-    },
-    "restart": {
-        "en": ["start over", "restart", "start again", "begin again", "from the beginning", "from the start"],
-        "es": ["empezar de nuevo", "reiniciar", "volver a empezar", "comenzar de nuevo",
-               "desde el principio", "otra vez desde el principio"],
-        "zh": ["重新开始", "从头开始", "重来", "从头来", "再来一遍"],
-    },
-    "done": {
-        "en": ["done", "finished", "finish", "im done", "all done", "i finished", "i have finished"],
-        "es": ["listo", "terminado", "hecho", "ya está", "ya terminé", "he terminado", "terminé"],
-        "zh": ["完成", "完成了", "好了", "做完了", "办完了", "搞定", "搞定了"],
-    },
-}
+    word: {lang: list(phrases) for lang, phrases in spec.typed.items()} for word, spec in _WORDS.items()}
 
 MAX_BUTTON_BYTES = 64  # Telegram's limit on callback_data
 # Room flow content must leave under the limit, so a channel can append a short tag to an id
@@ -76,9 +52,6 @@ def _vocabulary() -> dict[str, tuple[str, frozenset[str]]]:
         for lang in LANGS:
             for phrase in [LABELS[word][lang], *by_lang.get(lang, [])]:
                 found.setdefault(key(phrase), {}).setdefault(word, set()).add(lang)
-    clashes = {k: words for k, words in found.items() if len(words) > 1}
-    if clashes:  # a phrase meaning two things would move users the wrong way
-        raise ValueError(f"navigation phrases with two meanings: {clashes}")
     return {k: (word, frozenset(langs)) for k, words in found.items() for word, langs in words.items()}
 
 

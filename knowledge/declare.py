@@ -38,6 +38,17 @@ def fail(problems: Iterable[tuple[tuple, str]], title: str = "content") -> None:
         raise ValidationError.from_exception_data(title, errors)
 
 
+def validated_with(handler: Callable, data: Any, problems: list[tuple[tuple, str]]):
+    """Run a model's own validation and raise its errors together with `problems`, found by a wrap
+    validator in the raw data: a rule across many entries still speaks when one entry is broken."""
+    try:
+        value = handler(data)
+    except ValidationError as err:
+        fail([(e["loc"], message(e)) for e in err.errors()] + problems)
+    fail(problems)
+    return value
+
+
 class _Languages(Shape):
     """A value per language. Its own words for a missing or unknown language, and for not being a mapping."""
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, RootModel, ValidationError, ValidationInfo, \
-    field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, RootModel, ValidationInfo, field_validator, \
+    model_validator
 
-from knowledge.declare import LANGS, PerLang, Shape, SomeLangs, at_least, button_label, display, fail, message, \
-    not_blank, number_as_text, read, report
-from knowledge.review import FIELD as REVIEWED_ON, review_problem
+from knowledge.declare import PerLang, Shape, SomeLangs, at_least, button_label, display, fail, not_blank, \
+    number_as_text, read, report, validated_with
+from knowledge.review import review_problem
 from knowledge.text import fold, normalize
 from knowledge.yamlfile import Document, Problem, line_of
 
@@ -280,12 +280,7 @@ class Families(RootModel[dict[FamilyName, Family]]):
                     word = fold(str(member)).rstrip("*")
                     if owner.setdefault(word, name) != name:
                         clashes.append(((name, lang, n), f"{word!r} is already in family {owner[word]!r}"))
-        try:
-            value = handler(data)
-        except ValidationError as err:
-            fail([(e["loc"], message(e)) for e in err.errors()] + clashes)
-        fail(clashes)
-        return value
+        return validated_with(handler, data, clashes)
 
 
 def check_families(path: Path = FAMILIES_FILE) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.checks import check_all
 from bot.schema import INTENTS_FILE, STRINGS_FILE
+from conversations.words import NAVIGATION_FILE
 from knowledge.schema import FAMILIES_FILE, SOURCES_FILE, TOPICS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ def content(tmp_path):
     shutil.copytree(TOPICS_DIR, copy["topics"])
     shutil.copytree(FLOWS_DIR, copy["flows"])
     for name, original in (("sources", SOURCES_FILE), ("families", FAMILIES_FILE), ("strings", STRINGS_FILE),
-                           ("intents", INTENTS_FILE)):
+                           ("intents", INTENTS_FILE), ("navigation", NAVIGATION_FILE)):
         copy[name] = tmp_path / original.name
         shutil.copy(original, copy[name])
     return copy
@@ -29,7 +30,7 @@ def content(tmp_path):
 
 def check(content) -> list[str]:
     return check_all(content["topics"], content["flows"], content["sources"], content["families"],
-                     content["strings"], content["intents"])
+                     content["strings"], content["intents"], content["navigation"])
 
 
 def replace(path: Path, old: str, new: str) -> int:
@@ -69,6 +70,16 @@ def test_a_bad_flow(content):
     path = content["flows"] / "annual_review.yaml"
     line = replace(path, "next: alipay_city", "next: nowhere")
     assert check(content) == [f"{path}:{line}: steps.alipay_more.next: unknown step 'nowhere'"]
+
+
+def test_a_bad_navigation_word_list(content):
+    path = content["navigation"]
+    label = replace(path, "zh: 完成}", "zh: \"\"}")
+    twice = replace(path, "es: [cancelar, salir,", "es: [siguiente, cancelar, salir,")
+    assert check(content) == [
+        f"{path}:{twice}: cancel.typed.es[0]: 'siguiente' also means 'next'",
+        f"{path}:{label}: done.label.zh: empty",
+    ]
 
 
 def test_a_bad_word_family(content):
