@@ -393,10 +393,10 @@ class Dialogue(places.Places, remind_view.Reminding):
         someone without an employer pay, and how much is it?"): the part we know is answered, and the
         gap said plainly below it (and recorded for curators), rather than refusing both."""
         answered = []
-        for part in focus.parts(text):
+        for i, part in enumerate(focus.parts(text)):
             got = self._decide(part, normalize(part), turn, None)
             if got.outcome == "answer" and self.kb.topics.get(got.topic, None) and \
-                    self.kb.topics[got.topic].kind == "answer":
+                    self.kb.topics[got.topic].kind == "answer" and (i == 0 or focus.clear_part(got)):
                 answered.append(got.topic)
         if len(answered) != 1:
             return None

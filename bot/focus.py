@@ -110,6 +110,7 @@ _SPLIT = re.compile(
     r"|[，,]?(?:还有|另外|以及|顺便问一下|顺便问)", re.IGNORECASE)
 PART_FLOOR = 0.6  # a second part's topic must score this on the part alone to be read as asked
 OFFER_FLOOR = 0.5  # ...or this, to be offered as a button when the part alone would get "did you mean"
+HALF_LEAD = 0.05  # beside a gap, a part is answered only when its topic leads the next this clearly
 MAX_PARTS = 2  # a question of more parts than this is a story around one question, not a list
 
 
@@ -126,6 +127,14 @@ def parts(text: str) -> list[str]:
     if len(found) != MAX_PARTS or not all(_ASKS.search(p) for p in found):
         return []
     return found
+
+
+def clear_part(decision: Decision) -> bool:
+    """A later part answered beside a gap must be a question of its own, not an ellipsis leaning on
+    the part before ("what percentage does the worker pay, and which the company?"): its topic
+    leads clearly."""
+    others = [c.score for c in decision.candidates if c.topic != decision.topic]
+    return decision.confidence - max(others, default=0.0) >= HALF_LEAD
 
 
 def second_topic(first: str, scored_parts, kinds: dict[str, str]) -> tuple[str, str] | None:

@@ -76,3 +76,12 @@ def test_a_part_beyond_the_documents_is_said_not_dropped(dialogue, text, topic, 
     assert dialogue.kb.topics[gap].answer[lang].strip() in reply.text  # the gap, said plainly
     (row,) = dialogue.store.unanswered()
     assert row["known"] == gap  # and seen by curators
+
+
+@pytest.mark.parametrize("text,lang", [("¿qué porcentaje pago yo y cuál la empresa?", "es"),
+                                       ("个人交百分之几，单位交多少？", "zh")])
+def test_an_ellipsis_after_a_gap_is_part_of_the_gap_not_a_question_to_answer(dialogue, text, lang):
+    """"...and which the company?" leans on the percentage before it: both are the gap."""
+    reply = dialogue.say("u1", text)
+    assert (reply.kind, reply.topic, reply.lang) == ("fallback", None, lang)
+    assert dialogue.kb.topics["uncovered-amounts"].answer[lang].strip() in reply.text
