@@ -78,7 +78,7 @@ def test_a_part_beyond_the_documents_is_said_not_dropped(dialogue, text, topic, 
     assert row["known"] == gap  # and seen by curators
 
 
-@pytest.mark.parametrize("text,lang", [("¿qué porcentaje pago yo y cuál la empresa?", "es"),
+@pytest.mark.parametrize("text,lang", [("qué porcentaje pone el trabajador y cuál la empresa en el seguro social", "es"),
                                        ("个人交百分之几，单位交多少？", "zh")])
 def test_an_ellipsis_after_a_gap_is_part_of_the_gap_not_a_question_to_answer(dialogue, text, lang):
     """"...and which the company?" leans on the percentage before it: both are the gap."""
