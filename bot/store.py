@@ -667,6 +667,11 @@ class Store:
         finally:
             partial.unlink(missing_ok=True)
 
+    def alive(self) -> bool:
+        """The database answers a query (a health check: cheap, unlike check())."""
+        with self.lock:
+            return self.db.execute("select 1").fetchone() == (1,)
+
     def check(self) -> str:
         """SQLite's integrity check: "ok" when the file is sound."""
         with self.lock:

@@ -1,15 +1,15 @@
 """The `socialbot` command: documented in the README, and its subcommands do what they say."""
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 
-from bot.cli import COMMANDS, _parser, main
+from bot.cli import COMMANDS, cli, main
 from bot.store import Store
 from conversations.loader import load_flows
 
@@ -21,11 +21,7 @@ PROTOCOL = {"user", "text", "buttons", "lang", "kind", "topic", "flow", "step", 
 
 def _actions(name: str) -> list[str]:
     """The second-level actions of a subcommand (`kb check`, `flows list`, ...)."""
-    sub = _parser()._subparsers._group_actions[0].choices[name]
-    for action in sub._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
+    return list(getattr(cli.commands[name], "commands", {}))
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -36,12 +32,23 @@ def test_every_subcommand_is_documented_in_the_readme(name):
 
 
 def test_every_subcommand_has_a_parser_and_help():
-    parser = _parser()
-    choices = parser._subparsers._group_actions[0].choices
-    assert set(choices) == set(COMMANDS)
-    helptext = parser.format_help()
+    assert set(cli.commands) == set(COMMANDS)
+    helptext = cli.get_help(click.Context(cli, info_name="socialbot"))
     for name in COMMANDS:
         assert name in helptext
+    assert list(cli.list_commands(click.Context(cli))) == list(COMMANDS)  # listed in the README's order
+
+
+def test_help_exits_zero_and_names_every_option(capsys):
+    assert main(["batch", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--db" in out and "--workers" in out and "Usage: socialbot batch" in out
+
+
+def test_a_bad_option_value_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", "hola", "--lang", "fr"])
+    assert exit_.value.code == 2 and "--lang" in capsys.readouterr().err
 
 
 def test_the_readme_documents_no_command_that_does_not_exist():
@@ -159,6 +166,38 @@ def _chat_users(tmp_path, monkeypatch, capsys, *extra):
 
 def test_each_console_session_is_its_own_user(tmp_path, monkeypatch, capsys):
     assert len(_chat_users(tmp_path, monkeypatch, capsys)) == 2
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Every Store a command opens, with whether it was closed."""
+    from bot.store import Store
+
+    stores: dict[int, list] = {}
+    real_init, real_close = Store.__init__, Store.close
+
+    def init(self, *args, **kw):
+        real_init(self, *args, **kw)
+        stores[id(self)] = [self, False]
+
+    def close(self):
+        stores[id(self)][1] = True
+        real_close(self)
+
+    monkeypatch.setattr(Store, "__init__", init)
+    monkeypatch.setattr(Store, "close", close)
+    return stores
+
+
+@pytest.mark.parametrize("argv", [["chat", "--db", "{db}"], ["ask", "hola"], ["report", "--db", "{db}"],
+                                  ["pause", "--db", "{db}"], ["resume", "--db", "{db}"],
+                                  ["db", "backup", "{db}.copy", "--db", "{db}"]])
+def test_every_command_closes_the_store_it_opened(tmp_path, monkeypatch, capsys, opened, argv):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("When is the annual review?\n"))
+    assert main([a.format(db=tmp_path / "c.db") for a in argv]) == 0
+    assert opened and all(closed for _, closed in opened.values())
 
 
 def test_console_user_flag_keeps_one_user_across_sessions(tmp_path, monkeypatch, capsys):

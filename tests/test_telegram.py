@@ -39,6 +39,11 @@ GUIDE_ME = "guide me through paying social insurance myself"
 WELCOME = render.render("welcome", "en", automated=render.say("automated", "en", date=reviewed_date()))
 
 
+def app_over(settings: Settings, dialogue, **kw):
+    """The Application over a dialogue and the store it answers from, both handed in as the CLI does."""
+    return build_application(settings, dialogue, dialogue.store, **kw)
+
+
 # -- fixtures --------------------------------------------------------------------------------------
 @pytest.fixture
 async def api():
@@ -94,7 +99,7 @@ def shown(built_dialogue):
 async def bot(api, settings_for, new_dialogue):
     """The real Application, long polling the fake server, over an in-memory store."""
     settings = settings_for()
-    app = build_application(settings, new_dialogue())
+    app = app_over(settings, new_dialogue())
     async with running(app, settings):
         yield app
 
@@ -228,7 +233,7 @@ async def test_one_slow_message_does_not_stall_other_users(api, settings_for):
             return Reply(msg.user, "slow, after the other" if release.is_set() else "slow, alone", "en", "answer")
 
     settings = settings_for()
-    async with running(build_application(settings, Slow()), settings) as app:
+    async with running(app_over(settings, Slow()), settings) as app:
         api.push_text(60, "slow")
         await api.wait_for(entered.is_set, what="the slow message being answered")
         api.push_text(61, "quick")
@@ -275,7 +280,7 @@ async def test_whatever_the_core_says_cannot_break_the_markup(api, settings_for)
             return Reply(msg.user, f"You said: {msg.text}", "en", "answer", buttons=[Button(msg.text[:20], "x:1")])
 
     settings = settings_for()
-    async with running(build_application(settings, Echo()), settings):
+    async with running(app_over(settings, Echo()), settings):
         api.push_text(19, nasty)
         [sent] = await api.wait_sent(19)
     Echo.store.close()
@@ -353,7 +358,7 @@ async def test_a_reply_over_4096_characters_is_split_at_paragraphs(api, settings
                          buttons=[Button("Next", "x:next"), Button("Back", "x:back")])
 
     settings = settings_for()
-    async with running(build_application(settings, Long()), settings) as app:
+    async with running(app_over(settings, Long()), settings) as app:
         api.push_text(11, "hello")
         sent = await api.wait_for(lambda: len(api.sent(11)) >= 3 and api.sent(11), what="the parts")
         await asyncio.wait_for(app.update_queue.join(), 5)  # everything handled: nothing more comes
@@ -379,7 +384,7 @@ async def test_commands_are_registered_in_each_language(api, bot):
 async def test_a_restart_keeps_the_users_place_and_answers_no_update_twice(api, settings_for, new_dialogue, tmp_path):
     db = tmp_path / "bot.db"
     settings = settings_for()
-    async with running(build_application(settings, new_dialogue(db)), settings) as app:
+    async with running(app_over(settings, new_dialogue(db)), settings) as app:
         api.push_text(12, GUIDE_ME)
         await api.wait_sent(12)
         last_id = api.press(12, "Next")
@@ -391,7 +396,7 @@ async def test_a_restart_keeps_the_users_place_and_answers_no_update_twice(api, 
     assert api.pending == []
 
     polls_before = len(api.calls_to("getUpdates"))
-    async with running(build_application(settings, new_dialogue(db)), settings) as app:
+    async with running(app_over(settings, new_dialogue(db)), settings) as app:
         await api.wait_for(lambda: len(api.calls_to("getUpdates")) > polls_before, what="polling again")
         api.press(12, "Next")  # the step message from before the restart is still the one that changes
         edits = await api.wait_method("editMessageText", 2)
@@ -405,7 +410,7 @@ async def test_an_update_sent_again_after_a_failed_confirm_is_not_applied_twice(
                                                                                tmp_path):
     db = tmp_path / "bot.db"
     settings = settings_for()
-    async with running(build_application(settings, new_dialogue(db)), settings) as app:
+    async with running(app_over(settings, new_dialogue(db)), settings) as app:
         for n, text in enumerate((GUIDE_ME, "next"), 1):
             last = api.push_text(22, text)
             await api.wait_sent(22, n)
@@ -421,7 +426,7 @@ async def test_an_update_sent_again_after_a_failed_confirm_is_not_applied_twice(
                            what="a failed confirm")
     assert [u["update_id"] for u in api.pending] == [again]  # unconfirmed: Telegram sends it again
     api.fail_confirms = False
-    async with running(build_application(settings, new_dialogue(db)), settings) as app:
+    async with running(app_over(settings, new_dialogue(db)), settings) as app:
         await api.wait_for(lambda: api.confirmed_below > again, what="the update fetched again and confirmed")
         api.push_text(22, "back")
         sent = await api.wait_sent(22, 4)
@@ -436,7 +441,7 @@ async def test_handled_update_ids_are_kept_two_days_then_dropped(api, settings_f
     store.db["telegram_updates"].insert_all([{"bot": BOT_ID, "id": 1, "ts": (now() - timedelta(days=3)).isoformat()},
                                              {"bot": BOT_ID, "id": 2, "ts": (now() - timedelta(days=1)).isoformat()}])
     settings = settings_for()
-    async with running(build_application(settings, dialogue), settings) as app:
+    async with running(app_over(settings, dialogue), settings) as app:
         update_id = api.push_text(25, "/start")
         await api.wait_sent(25)
         assert app.job_queue.get_jobs_by_name("forget-handled")
@@ -447,7 +452,7 @@ async def test_a_reply_that_fails_is_sent_again_instead_of_an_apology(api, setti
     settings = replace(settings_for(), send_backoff=0.05)
     api.drop_next("sendMessage")  # the connection closes before any answer...
     api.fail_next("sendMessage", 500, "Internal Server Error")  # ...then Telegram fails
-    async with running(build_application(settings, new_dialogue()), settings) as app:
+    async with running(app_over(settings, new_dialogue()), settings) as app:
         api.push_text(23, "/start")
         await api.wait_sent(23)
         await asyncio.wait_for(app.update_queue.join(), 5)
@@ -458,7 +463,7 @@ async def test_a_reply_that_fails_is_sent_again_instead_of_an_apology(api, setti
 async def test_a_slow_send_is_not_followed_by_an_apology(api, settings_for, new_dialogue):
     settings = replace(settings_for(), read_timeout=0.3)
     api.slow_next("sendMessage", 1.5)  # delivered, but answered after the bot stopped waiting
-    async with running(build_application(settings, new_dialogue()), settings) as app:
+    async with running(app_over(settings, new_dialogue()), settings) as app:
         api.push_text(24, "/start")
         await api.wait_sent(24)
         await asyncio.wait_for(app.update_queue.join(), 5)
@@ -475,7 +480,7 @@ async def test_a_due_reminder_is_sent_at_start_and_set_for_next_year(api, settin
     store.set_reminder("14", "en", "14", moment + timedelta(days=30))  # not yet
     store.set_reminder("console", "en", None, moment - timedelta(days=1))  # not a Telegram chat
     settings = settings_for()
-    async with running(build_application(settings, dialogue), settings) as app:
+    async with running(app_over(settings, dialogue), settings) as app:
         [sent] = await api.wait_sent(13)
         assert sent["plain"] == render.say("remind_message", "es")
         await api.wait_for(lambda: store.reminders()[0]["user"] != "13" or None, what="the reschedule")
@@ -496,7 +501,7 @@ async def test_an_undeliverable_reminder_waits_a_year_and_a_failed_one_is_retrie
     api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     api.fail_next("sendMessage", 502, "Bad Gateway")
     settings = settings_for()
-    async with running(build_application(settings, dialogue), settings) as app:
+    async with running(app_over(settings, dialogue), settings) as app:
         await api.wait_method("sendMessage", 2)
         await api.wait_for(lambda: store.reminders()[0]["user"] == "21", what="the blocked one rescheduled")
         assert app.job_queue.get_jobs_by_name("reminders")
@@ -510,7 +515,7 @@ async def test_a_reminder_asked_for_on_telegram_goes_to_that_chat(api, settings_
     dialogue = new_dialogue()
     dialogue.clock = lambda: datetime(2025, 6, 10, tzinfo=timezone.utc)  # before the window opens
     settings = settings_for()
-    async with running(build_application(settings, dialogue), settings):
+    async with running(app_over(settings, dialogue), settings):
         api.push_text(15, "/remind", lang="zh")
         await api.wait_sent(15)
     [row] = dialogue.store.reminders()
@@ -524,7 +529,7 @@ async def test_old_questions_are_purged_at_start(api, settings_for, new_dialogue
                                    "candidates": "[]", "ts": (now() - timedelta(days=40)).isoformat()})
     store.record_unanswered("u", "en", "recent", "fallback", [])
     settings = settings_for(SOCIALBOT_RETENTION_DAYS="30")
-    async with running(build_application(settings, dialogue), settings):
+    async with running(app_over(settings, dialogue), settings):
         await api.wait_method("getUpdates")
     assert [r["text"] for r in store.unanswered()] == ["recent"]
 
@@ -535,7 +540,7 @@ async def test_socialbot_pause_makes_the_bot_answer_only_with_the_contact(api, s
     dialogue = new_dialogue(db)
     dialogue.switch = Switch(env={}, check_every=0)  # reads the database before every message
     settings = settings_for()
-    async with running(build_application(settings, dialogue), settings):
+    async with running(app_over(settings, dialogue), settings):
         api.push_text(40, QUESTIONS["zh"])
         [answer] = await api.wait_sent(40)
         assert SOURCE["zh"] in answer["plain"]
@@ -559,7 +564,7 @@ async def test_webhook_mode_checks_the_secret_on_every_request(api, settings_for
     url = f"http://127.0.0.1:{port}/telegram/hook"
     settings = settings_for(TELEGRAM_WEBHOOK_URL=url, TELEGRAM_WEBHOOK_SECRET="s3cret-Token_1",
                             TELEGRAM_WEBHOOK_PORT=str(port))
-    async with running(build_application(settings, new_dialogue()), settings) as app:
+    async with running(app_over(settings, new_dialogue()), settings) as app:
         [hook] = api.calls_to("setWebhook")
         assert hook.params["url"] == url and hook.params["secret_token"] == "s3cret-Token_1"
         assert api.calls_to("getUpdates") == []

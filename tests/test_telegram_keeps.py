@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot import render
-from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401 (fixtures)
+from tests.test_telegram import api, app_over, bot, new_dialogue, settings_for  # noqa: F401 (fixtures)
 
 USER = 4242
 
@@ -90,14 +90,14 @@ async def test_the_chosen_language_sticks_through_a_quoted_chinese_label(api, bo
 async def test_a_due_reminder_carries_start_now_and_stop_reminders(api, settings_for, new_dialogue):
     from datetime import timedelta
 
-    from bot.channels.telegram import build_application, running
+    from bot.channels.telegram import running
     from bot.store import now
 
     dialogue = new_dialogue()
     dialogue.say("4444", "/language es")  # a Spanish speaker who asked for a reminder last year
     dialogue.store.set_reminder("4444", "es", "4444", now() - timedelta(hours=1))
     settings = settings_for()
-    async with running(build_application(settings, dialogue), settings):
+    async with running(app_over(settings, dialogue), settings):
         [sent] = await api.wait_sent(4444)
         assert sent["plain"] == render.say("remind_message", "es")
         labels = [label for label, _ in api.buttons(sent)]

@@ -11,12 +11,12 @@ import sys
 
 import pytest
 
-from bot.channels.telegram import build_application, running
+from bot.channels.telegram import running
 from bot.channels.telegram_runtime import Settings
 from bot.channels.telegram_webhook import MAX_BODY, is_json
 from bot.store import Store
 from tests.fake_bot_api import TOKEN, FakeBotApi
-from tests.test_telegram import WELCOME
+from tests.test_telegram import WELCOME, app_over
 
 SECRET = "s3cret-Token_1"
 
@@ -46,7 +46,7 @@ async def hook(api, built_dialogue):
                                   "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_WEBHOOK_PORT": str(port)})
     dialogue = copy.copy(built_dialogue)
     dialogue.store = Store(memory=True)
-    async with running(build_application(settings, dialogue), settings) as app:
+    async with running(app_over(settings, dialogue), settings) as app:
         yield app, port
     dialogue.store.close()
 

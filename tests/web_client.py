@@ -39,7 +39,7 @@ class WebServer:
 
         async def main():
             self.dialogue.store = Store(memory=True)  # sqlite connections belong to the thread using them
-            self.app = web.make_app(self.dialogue, self.settings)
+            self.app = web.make_app(self.dialogue, self.dialogue.store, self.settings)
             sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
             self.port = sockets[0].getsockname()[1]
             server = tornado.httpserver.HTTPServer(self.app, max_body_size=web.MAX_BODY)

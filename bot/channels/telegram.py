@@ -5,19 +5,19 @@ keyboards. Long polling by default; a webhook with a secret token when TELEGRAM_
 is set. Reminders live in the database (the job queue only looks at them every few minutes),
 so they survive a restart.
 
-Reading order: `run_from_env` (the `socialbot telegram` command) -> `build_application`
-(the table of contents) -> `TelegramChannel` (one short callback per kind of update).
+Reading order: `run` (what the `socialbot telegram` command calls with the dialogue and the store
+it built) -> `build_application` (the table of contents) -> `TelegramChannel` (one short callback
+per kind of update).
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -33,10 +33,10 @@ from telegram.ext import (Application, ApplicationBuilder, ApplicationHandlerSto
 from bot import render
 from bot.channels.telegram_answer import answer_view
 from bot.channels.telegram_format import KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, to_html
-from bot.channels.telegram_runtime import PerChatRateLimiter, PerUserOrder, Settings, SettingsError
+from bot.channels.telegram_runtime import PerChatRateLimiter, PerUserOrder, Settings
 from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without, without_feedback
 from bot.channels.telegram_webhook import WebhookServer
-from bot.logs import install as install_redaction, redact
+from bot.logs import redact
 from bot.messages import LANGS, Button, Message, Reply, hint_language
 from bot.reminders import due, next_window
 from bot.store import KEEP_OFFERS, StoreUnavailable, now
@@ -59,9 +59,9 @@ DIALOGUE_THREADS = 4
 class TelegramChannel:
     """Turns updates into Messages for the dialogue, and its Replies into Telegram messages."""
 
-    def __init__(self, dialogue, settings: Settings, clock: Callable[[], datetime] = now):
+    def __init__(self, dialogue, store, settings: Settings, clock: Callable[[], datetime] = now):
         self.dialogue = dialogue
-        self.store = dialogue.store
+        self.store = store  # update ids, reminders, kept menus and steps, the purge: the channel's own rows
         self.settings = settings
         self.clock = clock
         # The dialogue runs here, off the event loop: a message that is slow to answer holds one thread,
@@ -370,9 +370,9 @@ def addressed_text(msg: TgMessage, username: str, bot_id: int) -> str | None:
 
 
 # -- the application ------------------------------------------------------------------------------
-def build_application(settings: Settings, dialogue, *, clock: Callable[[], datetime] = now) -> Application:
+def build_application(settings: Settings, dialogue, store, *, clock: Callable[[], datetime] = now) -> Application:
     """The whole bot, in the order things happen."""
-    channel = TelegramChannel(dialogue, settings, clock)
+    channel = TelegramChannel(dialogue, store, settings, clock)
     app = (
         ApplicationBuilder()
         .token(settings.token)
@@ -442,21 +442,9 @@ async def until_signal(app: Application, settings: Settings) -> None:
         await stop.wait()
 
 
-def run_from_env(db_path: str | None = None, env: Mapping[str, str] | None = None) -> int:
+def run(settings: Settings, dialogue, store) -> int:
     """`socialbot telegram`: run until SIGINT or SIGTERM, then exit 0."""
-    env = os.environ if env is None else env
-    try:
-        settings = Settings.from_env(env)
-    except SettingsError as err:
-        print(f"socialbot telegram: {err}", file=sys.stderr)
-        return 2
-    install_redaction(settings.token, settings.webhook_secret)
-
-    from bot.dialogue import Dialogue
-    from bot.store import Store
-
-    store = Store(db_path or env.get("SOCIALBOT_DB") or None)
-    app = build_application(settings, Dialogue(store))
+    app = build_application(settings, dialogue, store)
     try:
         if settings.webhook_url:
             log.info("Telegram bot starting (webhook on %s:%s)", settings.webhook_listen, settings.webhook_port)
@@ -470,6 +458,4 @@ def run_from_env(db_path: str | None = None, env: Mapping[str, str] | None = Non
     except (TelegramError, OSError) as err:
         print(f"socialbot telegram: {redact(str(err), settings.token, settings.webhook_secret)}", file=sys.stderr)
         return 1
-    finally:
-        store.close()
     return 0

@@ -96,6 +96,10 @@ class Base(tornado.web.RequestHandler):
         return self.application.settings["dialogue"]
 
     @property
+    def store(self):
+        return self.application.settings["store"]
+
+    @property
     def web(self) -> Settings:
         return self.application.settings["web"]
 
@@ -154,7 +158,7 @@ class Base(tornado.web.RequestHandler):
         return sid
 
     def page_lang(self, sid: str) -> str:
-        user = self.dialogue.store.user(user_id(sid))
+        user = self.store.user(user_id(sid))
         if user.lang in LANGS and (user.lang_chosen or self.transcripts.by_session.get(sid)):
             return user.lang
         return accept_language(self.request.headers.get("Accept-Language", "")) or user.lang or "en"
@@ -284,7 +288,7 @@ class ForgetHandler(ChatHandler):
 class HealthHandler(Base):
     def get(self) -> None:
         try:
-            ok = bool(self.dialogue.kb.topics) and self.dialogue.store.db.execute("select 1").fetchone() == (1,)
+            ok = bool(self.dialogue.kb.topics) and self.store.alive()
         except Exception:  # any failure of the database is "not healthy", never a crash
             log.exception("health check failed")
             ok = False
@@ -293,14 +297,15 @@ class HealthHandler(Base):
         self.finish("ok" if ok else "unhealthy")
 
 
-def make_app(dialogue, settings: Settings) -> tornado.web.Application:
+def make_app(dialogue, store, settings: Settings) -> tornado.web.Application:
+    """The site over `dialogue`; `store` is the same database, read for a page's language and health."""
     return tornado.web.Application(
         [(r"/", ChatHandler), (r"/embed", ChatHandler, {"compact": True}), (r"/forget", ForgetHandler),
          (r"/healthz", HealthHandler)],
         static_path=str(STATIC), static_url_prefix="/static/",
         cookie_secret=settings.cookie_secret, xsrf_cookies=True,
         xsrf_cookie_kwargs={"httponly": True, "samesite": "Lax"},
-        dialogue=dialogue, web=settings, limiter=RateLimit(settings.rate, settings.window),
+        dialogue=dialogue, store=store, web=settings, limiter=RateLimit(settings.rate, settings.window),
         transcripts=Transcripts(), compress_response=False)
 
 
@@ -310,13 +315,13 @@ def listen(app: tornado.web.Application, host: str, port: int) -> tornado.httpse
     return server
 
 
-async def serve(dialogue, settings: Settings, host: str, port: int) -> int:
+async def serve(dialogue, store, settings: Settings, host: str, port: int) -> int:
     """Until SIGINT or SIGTERM; then a clean stop and status 0."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = listen(make_app(dialogue, settings), host, port)
+    server = listen(make_app(dialogue, store, settings), host, port)
     print(f"socialbot web: open http://{host}:{port}/", flush=True)
     await stop.wait()
     server.stop()
@@ -324,5 +329,6 @@ async def serve(dialogue, settings: Settings, host: str, port: int) -> int:
     return 0
 
 
-def run(dialogue, host: str = "127.0.0.1", port: int = 8080) -> int:
-    return asyncio.run(serve(dialogue, Settings.from_env(), host, port))
+def run(dialogue, store, host: str = "127.0.0.1", port: int = 8080) -> int:
+    """`socialbot web`, over the dialogue and store the command built."""
+    return asyncio.run(serve(dialogue, store, Settings.from_env(), host, port))
