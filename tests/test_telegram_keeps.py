@@ -113,11 +113,11 @@ async def test_more_read_more_and_the_live_step_survive_a_restart(api, settings_
     """What a message offers is in the database: a new process (a new Dialogue and Application over the
     same file) still shows the options "More…" hid, sends the rest behind "Read more" once, and retires
     the keyboard of the step shown before it."""
-    from bot.channels.telegram import build_application, running
+    from bot.channels.telegram import running
 
     uid, path, settings = 4545, tmp_path / "socialbot.db", settings_for()
     before = new_dialogue(path)
-    async with running(build_application(settings, before), settings):
+    async with running(app_over(settings, before), settings):
         api.push_text(uid, "/start", lang="es")
         await api.wait_sent(uid)
         api.push_text(uid, "¿Cómo pago yo mismo la seguridad social como trabajador flexible?", lang="es")
@@ -129,7 +129,7 @@ async def test_more_read_more_and_the_live_step_survive_a_restart(api, settings_
     welcome, answer, step = api.shown(uid)
 
     after = new_dialogue(path)
-    async with running(build_application(settings, after), settings):
+    async with running(app_over(settings, after), settings):
         api.push_button(uid, "kb:more", message=welcome, lang="es")
         await api.wait_for(lambda: len(api.buttons(api.shown(uid)[0])) > len(api.buttons(welcome)),
                            what="the hidden options shown")
