@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from datetime import datetime, timedelta
 
+from bot import buttons as bt
 from bot import doubts, focus, intents, places, remind_view, render, reply_language
 from bot.pause import Switch
-from bot.messages import LANGS, Button, Message, Reply, hint_language
+from bot.messages import LANGS, LANGUAGE_NAMES, Button, Message, Reply, hint_language
 from bot.privacy import MaskPersonal, contains_personal, mask
 from bot.store import RECENT, Store, StoreUnavailable, UserRow, now
 from conversations import events as ev
@@ -70,12 +70,6 @@ def clean(text: str | None) -> tuple[str, bool]:
     head = _INVISIBLE.sub(" ", text[: MAX_CHARS * 2]).strip()[:HEAD_CHARS]
     tail = _INVISIBLE.sub(" ", text[-MAX_CHARS * 2:]).strip()[-(MAX_CHARS - HEAD_CHARS - 1):]
     return f"{head} {tail}".strip(), True
-
-
-def step_tag(step: str) -> str:
-    """A short mark of the step a button was drawn for, so a press on an old message is recognised
-    (a hash, not the step id, keeps every button id within Telegram's 64 bytes)."""
-    return "@" + format(zlib.crc32(step.encode()) & 0xFFFF, "x")
 
 
 @lru_cache(maxsize=4096)
@@ -182,7 +176,7 @@ class Dialogue(places.Places, remind_view.Reminding):
             if restarted else self._route(msg, text, turn)
         if turn.switched_from and reply.lang not in (turn.switched_from, None):  # say so, and offer the way back
             turn.notes.append("language_switched")
-            reply.buttons.insert(0, Button(render.say("switch_back", turn.switched_from), f"lang:{turn.switched_from}"))
+            reply.buttons.insert(0, Button(render.say("switch_back", turn.switched_from), bt.encode(bt.Language(turn.switched_from))))
         if turn.notes:
             reply.text = "\n\n".join([*(render.say(n, reply.lang) for n in turn.notes), reply.text])
         intro = self.intro(reply.lang) if first else ""
@@ -304,7 +298,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         if decision.outcome == "suggest":
             self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", offered)
             titles = [self._title(t, turn.lang) for t in offered]
-            buttons = [Button(title, f"pick:{t}") for t, title in zip(offered, titles)]
+            buttons = [Button(title, bt.encode(bt.Pick(t))) for t, title in zip(offered, titles)]
             return self._reply(turn, render.render("suggest", turn.lang, titles=titles), "suggest",
                                buttons=buttons, fallback=True, confidence=decision.confidence)
         self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", offered, known)
@@ -385,7 +379,8 @@ class Dialogue(places.Places, remind_view.Reminding):
             reply.text += "\n\n" + render.say("also_asked", turn.lang, title=title) + "\n" + more
         else:
             reply.text += "\n\n" + render.say("also_offer", turn.lang, title=title)
-        reply.buttons = [Button(title, f"topic:{topic}"), *(b for b in reply.buttons if b.id != f"topic:{topic}")]
+        bid = bt.encode(bt.Topic(topic))
+        reply.buttons = [Button(title, bid), *(b for b in reply.buttons if b.id != bid)]
         return reply
 
     def _half_known(self, text: str, turn: Turn, decision) -> Reply | None:
@@ -411,8 +406,8 @@ class Dialogue(places.Places, remind_view.Reminding):
 
     def _confirm(self, turn: Turn, decision) -> Reply:
         title = self._title(decision.topic, turn.lang)
-        buttons = [Button(render.say("yes", turn.lang), f"pick:{decision.topic}"),
-                   Button(render.say("no", turn.lang), "not:that")]
+        buttons = [Button(render.say("yes", turn.lang), bt.encode(bt.Pick(decision.topic))),
+                   Button(render.say("no", turn.lang), bt.encode(bt.NotThat()))]
         return self._reply(turn, render.say("confirm", turn.lang, title=title), "suggest", buttons=buttons,
                            fallback=True, confidence=decision.confidence)
 
@@ -426,7 +421,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         closest = [t for t in offered if not t.startswith("flow:")][:3]
         titles = [self._title(t, turn.lang) for t in closest]
         text = _fallback_text(turn.lang, out_of_scope, tuple(titles))
-        buttons = [Button(title, f"topic:{t}") for t, title in zip(closest, titles)]
+        buttons = [Button(title, bt.encode(bt.Topic(t))) for t, title in zip(closest, titles)]
         if not buttons:  # nothing close: the main topics, so the next step is a tap, not more typing
             buttons = self._home_buttons(turn.lang)[:3]
         buttons.append(person_button(turn.lang))
@@ -446,15 +441,15 @@ class Dialogue(places.Places, remind_view.Reminding):
         text = render.render("answer", lang, answer=topic.answer[lang], sources=cited, note=topic.kind == "answer")
         buttons = []
         if topic.flow and topic.flow in self.flows:
-            bid = f"walk:{topic.id}" if topic.flow_choice else words.button_id(topic.flow, ev.Start())
+            bid = bt.encode(bt.Walk(topic.id) if topic.flow_choice else bt.Step(topic.flow, ev.Start()))
             buttons.append(Button(render.say("walk_me", lang), bid))
         for rid in topic.related[:RELATED_BUTTONS]:
             if rid in self.kb.topics:
-                buttons.append(Button(self.kb.topics[rid].title[lang], f"topic:{rid}"))
+                buttons.append(Button(self.kb.topics[rid].title[lang], bt.encode(bt.Topic(rid))))
         if topic.id in REMINDER_TOPICS:
-            buttons.append(Button(render.say("remind_button", lang), "remind:on"))
+            buttons.append(Button(render.say("remind_button", lang), bt.encode(bt.Remind("on"))))
         if topic.kind == "answer":
-            buttons += [Button("👍", f"fb:up:{topic.id}"), Button("👎", f"fb:down:{topic.id}")]
+            buttons += [Button("👍", bt.encode(bt.Vote(topic.id, True))), Button("👎", bt.encode(bt.Vote(topic.id, False)))]
         return text, tuple(buttons)
 
     @lru_cache(maxsize=64)
@@ -558,7 +553,7 @@ class Dialogue(places.Places, remind_view.Reminding):
             turn.user.parked = places.park(turn.user.flow_state)  # Undo puts it back exactly
             turn.user.flow_state = None
             turn.user.misses = 0
-            undo = Button(render.say("undo_button", turn.lang), places.UNDO)
+            undo = Button(render.say("undo_button", turn.lang), bt.encode(bt.Undo()))
             return self._reply(turn, render.say("cancelled", turn.lang, title=flow.title[turn.lang]), "command",
                                buttons=[undo, *self._home_buttons(turn.lang)])
         try:
@@ -590,16 +585,19 @@ class Dialogue(places.Places, remind_view.Reminding):
 
     def _step_buttons(self, flow, state: machine.State, lang: str) -> list[Button]:
         step = flow.steps[state.step]
-        at = step_tag(state.step)
-        buttons = [Button(c.label[lang], words.button_id(flow.id, ev.Choose(c.id)) + at) for c in step.choices]
-        buttons += [Button(("☑ " if item.id in state.ticked else "☐ ") + item.label[lang],
-                           words.button_id(flow.id, ev.Tick(item.id)) + at) for item in step.checklist]
+
+        def on_step(event) -> str:
+            return bt.encode(bt.Step.on(flow.id, event, state.step))
+
+        buttons = [Button(c.label[lang], on_step(ev.Choose(c.id))) for c in step.choices]
+        buttons += [Button(("☑ " if item.id in state.ticked else "☐ ") + item.label[lang], on_step(ev.Tick(item.id)))
+                    for item in step.checklist]
         if step.next or not step.choices:
             buttons.append(Button(words.LABELS["next" if step.next else "done"][lang],
-                                  words.button_id(flow.id, ev.Next() if step.next else ev.Done()) + at))
+                                  on_step(ev.Next() if step.next else ev.Done())))
         if state.path:
-            buttons.append(Button(words.LABELS["back"][lang], words.button_id(flow.id, ev.Back()) + at))
-        buttons.append(Button(words.LABELS["cancel"][lang], words.button_id(flow.id, ev.Cancel()) + at))
+            buttons.append(Button(words.LABELS["back"][lang], on_step(ev.Back())))
+        buttons.append(Button(words.LABELS["cancel"][lang], on_step(ev.Cancel())))
         return buttons
 
     def _ending(self, flow, state: machine.State, lang: str) -> str:
@@ -618,8 +616,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         k = max(counting.progress(flow, state).k, 1)
         reply.text += "\n\n" + render.say("still_in_flow", turn.lang, k=k, title=flow.title[turn.lang])
         turn.user.flow_state = {**state.to_dict(), "paused": True}
-        reply.buttons.insert(0, Button(words.LABELS["continue"][turn.lang],
-                                       words.button_id(flow.id, ev.Continue()) + step_tag(state.step)))
+        reply.buttons.insert(0, continue_button(flow.id, state.step, turn.lang))
         return reply
 
     def _miss_in_flow(self, state: machine.State, turn: Turn) -> Reply:
@@ -642,51 +639,50 @@ class Dialogue(places.Places, remind_view.Reminding):
         turn.user.flow_state = {**state.to_dict(), "resume_asked": True, "paused": True}
         k = max(counting.progress(flow, state).k, 1)
         lang = turn.lang
-        buttons = [Button(words.LABELS["continue"][lang], words.button_id(flow.id, ev.Continue()) + step_tag(state.step)),
-                   Button(render.say("start_over", lang), words.button_id(flow.id, ev.Start())),
-                   Button(words.LABELS["cancel"][lang], words.button_id(flow.id, ev.Cancel()) + step_tag(state.step))]
+        buttons = [continue_button(flow.id, state.step, lang),
+                   Button(render.say("start_over", lang), bt.encode(bt.Step(flow.id, ev.Start()))),
+                   Button(words.LABELS["cancel"][lang], bt.encode(bt.Step.on(flow.id, ev.Cancel(), state.step)))]
         return self._reply(turn, render.say("resume", lang, k=k, title=flow.title[lang]), "step", buttons=buttons,
                            flow=flow.id, step=state.step)
 
     # -- buttons and commands ---------------------------------------------------------------------
     def _button(self, bid: str, turn: Turn) -> Reply:
-        kind, _, rest = bid.partition(":")
-        if kind in ("topic", "pick") and rest in self.kb.topics:
-            if kind == "pick":
-                self.store.record_choice(turn.user.id, rest)
-            turn.user.misses = 0  # a topic chosen is an answer found: the next miss is a first one again
-            return self._answer(self.kb.topics[rest], turn)
-        if kind == "lang" and rest in LANGS:
-            return self._set_language(rest, turn)
-        if kind == "fb" and rest[rest.find(":") + 1:] in self.kb.topics:
-            return self._feedback(turn, rest[rest.find(":") + 1:], 1 if rest.startswith("up") else -1)
-        if kind == "walk" and rest in self.kb.topics and self.kb.topics[rest].flow in self.flows:
-            topic = self.kb.topics[rest]  # "walk me through it" under an answer: from where that answer is
-            return self._start_flow(self.flows[topic.flow], turn, topic.flow_choice)
-        if bid == "not:that":  # "No" to "Do you mean ...?": the guess was wrong, and that is all we had
-            return self._reply(turn, render.say("not_that", turn.lang), "fallback", fallback=True,
-                               buttons=[person_button(turn.lang)])
-        if bid == PERSON:
-            return self._escalate(turn)
-        placed = self._place_button(bid, turn)
-        if placed is not None:
-            return placed
-        if bid == "remind:on":
-            return self._remind(turn, on=True)
-        if bid in (remind_view.NEXT_YEAR, remind_view.OFF):  # under "it is open now", or on a reminder
-            return self._remind(turn, on=bid == remind_view.NEXT_YEAR, next_year=True)
-        if kind == "cmd":
-            return self._command("/" + rest, turn)
-        if kind == "flow":
-            return self._flow_button(bid, turn)
+        action = bt.decode(bid)
+        topics = self.kb.topics
+        match action:
+            case bt.Topic(topic) | bt.Pick(topic) if topic in topics:
+                if isinstance(action, bt.Pick):
+                    self.store.record_choice(turn.user.id, topic)
+                turn.user.misses = 0  # a topic chosen is an answer found: the next miss is a first one again
+                return self._answer(topics[topic], turn)
+            case bt.Language(lang) if lang in LANGS:
+                return self._set_language(lang, turn)
+            case bt.Vote(topic, up) if topic in topics:
+                return self._feedback(turn, topic, 1 if up else -1)
+            case bt.Walk(topic) if topic in topics and topics[topic].flow in self.flows:
+                # "walk me through it" under an answer: from where that answer is
+                return self._start_flow(self.flows[topics[topic].flow], turn, topics[topic].flow_choice)
+            case bt.NotThat():  # "No" to "Do you mean ...?": the guess was wrong, and that is all we had
+                return self._reply(turn, render.say("not_that", turn.lang), "fallback", fallback=True,
+                                   buttons=[person_button(turn.lang)])
+            case bt.Person():
+                return self._escalate(turn)
+            case bt.Undo() | bt.Forget() | bt.Switch():
+                placed = self._place_button(action, turn)
+                if placed is not None:
+                    return placed
+            case bt.Remind("on"):
+                return self._remind(turn, on=True)
+            case bt.Remind(when):  # under "it is open now", or on a reminder
+                return self._remind(turn, on=when == "next", next_year=True)
+            case bt.Command(name):
+                return self._command("/" + name, turn)
+            case bt.Step(flow_id) if flow_id in self.flows:
+                return self._flow_button(action, turn)
         return self._reply(turn, render.say("unknown_button", turn.lang), "error")
 
-    def _flow_button(self, bid: str, turn: Turn) -> Reply:
-        base, sep, at = bid.partition("@")
-        parsed = words.parse_button(base)
-        if parsed is None or parsed[0] not in self.flows:
-            return self._reply(turn, render.say("unknown_button", turn.lang), "error")
-        flow_id, event = parsed
+    def _flow_button(self, pressed: bt.Step, turn: Turn) -> Reply:
+        flow_id, event = pressed.flow, pressed.event
         flow = self.flows[flow_id]
         if isinstance(event, ev.Start):
             return self._start_flow(flow, turn)
@@ -694,7 +690,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         if current and current.get("flow") in self.flows and self._stale(turn) and not current.get("resume_asked"):
             state = machine.State.from_dict(current)
             return self._resume_prompt(self.flows[state.flow], state, turn)
-        if not current or current.get("flow") != flow_id or (sep and step_tag(current.get("step") or "") != sep + at):
+        if not current or current.get("flow") != flow_id or not pressed.drawn_on(current.get("step")):
             if current and current.get("flow") in self.flows:
                 state = machine.State.from_dict(current)
                 return self._show_step(self.flows[state.flow], state, turn, prefix=render.say("old_button", turn.lang))
@@ -718,7 +714,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         if name == "language":
             if arg[:2] in LANGS:
                 return self._set_language(arg[:2], turn)
-            buttons = [Button("English", "lang:en"), Button("Español", "lang:es"), Button("中文", "lang:zh")]
+            buttons = [Button(name, bt.encode(bt.Language(code))) for code, name in LANGUAGE_NAMES.items()]
             return self._reply(turn, render.say("choose_language", lang), "command", buttons=buttons)
         if name == "cancel":
             if turn.user.flow_state and turn.user.flow_state.get("flow") in self.flows:
@@ -781,9 +777,9 @@ class Dialogue(places.Places, remind_view.Reminding):
         return self._aside(reply, state, turn) if state is not None else reply
 
     def _home_buttons(self, lang: str) -> list[Button]:
-        buttons = [Button(f.title[lang], words.button_id(f.id, ev.Start())) for f in self.flows.values()]
+        buttons = [Button(f.title[lang], bt.encode(bt.Step(f.id, ev.Start()))) for f in self.flows.values()]
         if "review-months" in self.kb.topics:
-            buttons.insert(0, Button(self.kb.topics["review-months"].title[lang], "topic:review-months"))
+            buttons.insert(0, Button(self.kb.topics["review-months"].title[lang], bt.encode(bt.Topic("review-months"))))
         return buttons
 
     def _forget(self, turn: Turn) -> Reply:
@@ -800,8 +796,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         state = turn.user.flow_state
         if state and state.get("flow") in self.flows:  # their place is kept: offer to go back to it
             turn.user.flow_state = {**state, "paused": True}
-            buttons.append(Button(words.LABELS["continue"][turn.lang],
-                                  words.button_id(state["flow"], ev.Continue()) + step_tag(state.get("step") or "")))
+            buttons.append(continue_button(state["flow"], state.get("step"), turn.lang))
         return self._reply(turn, text, "fallback", buttons=buttons, fallback=True)
 
     def _feedback(self, turn: Turn, topic: str, vote: int) -> Reply:
@@ -820,11 +815,14 @@ class Dialogue(places.Places, remind_view.Reminding):
         return Reply(turn.user.id, text, turn.lang, kind, list(buttons or []), topic, flow, step, fallback, confidence)
 
 
-PERSON = "person"  # the button id of "Talk to a person": the bureau's contact and the summary
-
-
 def person_button(lang: str) -> Button:
-    return Button(render.say("person_button", lang), PERSON)
+    """"Talk to a person": the bureau's contact and the summary."""
+    return Button(render.say("person_button", lang), bt.encode(bt.Person()))
+
+
+def continue_button(flow_id: str, step: str | None, lang: str) -> Button:
+    """"Continue" back to the step a user left for a question, a person or another procedure."""
+    return Button(words.LABELS["continue"][lang], bt.encode(bt.Step.on(flow_id, ev.Continue(), step)))
 
 
 @lru_cache(maxsize=1024)  # drawn from content only: the same few fallbacks recur

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from rapidfuzz import fuzz
 
+from bot import buttons as bt
 from bot import intents
 from knowledge.text import normalize
 
@@ -25,15 +26,16 @@ NOT_ASKED = {normalize(p) for p in (
 def answered(buttons: Mapping[str, str]) -> str | None:
     """The topic the last reply answered, read from its buttons (an answer carries its 👍 / 👎)."""
     for bid in buttons.values():
-        if bid.startswith("fb:up:"):
-            return bid[len("fb:up:"):]
+        pressed = bt.decode(bid)
+        if isinstance(pressed, bt.Vote) and pressed.up:
+            return pressed.topic
     return None
 
 
 def why(topic: str, question: str | None, text: str, button: str | None, buttons: Mapping[str, str]) -> str | None:
     """Why the message after an answer to `topic` (asked as `question`) says it was likely wrong, or None."""
     if button is not None:
-        return "thumbs_down" if button == f"fb:down:{topic}" else None
+        return "thumbs_down" if bt.decode(button) == bt.Vote(topic, up=False) else None
     if not text or text.startswith("/"):
         return None
     norm = normalize(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LANGS = ("en", "es", "zh")
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "zh": "中文"}  # each in its own language
 
 
 def hint_language(code: str | None) -> str | None:

@@ -7,15 +7,13 @@ from its start. A mixin of the Dialogue: these replies are drawn with its own st
 """
 from __future__ import annotations
 
+from bot import buttons as bt
 from bot import render
 from bot.messages import Button
 from conversations import events as ev
-from conversations import machine, words
+from conversations import machine
 from conversations import progress as counting
 
-UNDO = "undo"  # the button under "Cancelled": the place back
-FORGET_YES, FORGET_NO = "forget:yes", "forget:no"
-SWITCH = "switch:"  # "switch:<flow>" or "switch:<flow>:<option>": leave the current procedure for that one
 _FLAGS = ("paused", "resume_asked")  # how a place was last shown, not where it is
 
 
@@ -24,25 +22,18 @@ def park(state: dict | None) -> dict | None:
     return {k: v for k, v in state.items() if k not in _FLAGS} if state else None
 
 
-def switch_id(flow_id: str, choice: str | None) -> str:
-    return f"{SWITCH}{flow_id}:{choice}" if choice else f"{SWITCH}{flow_id}"
-
-
 class Places:
     """The Dialogue's replies that keep a place, or give it back."""
 
-    def _place_button(self, bid: str, turn):
-        """The reply to one of this module's buttons, or None when the id is not one of them."""
-        if bid == UNDO:
-            return self._go_back(turn)
-        if bid == FORGET_YES:
-            return self._forget(turn)
-        if bid == FORGET_NO:
-            return self._kept(turn)
-        if bid.startswith(SWITCH):
-            flow_id, _, choice = bid[len(SWITCH):].partition(":")
-            if flow_id in self.flows:
-                return self._start_flow(self.flows[flow_id], turn, choice or None, switch=True)
+    def _place_button(self, action: bt.Undo | bt.Forget | bt.Switch, turn):
+        """The reply to one of this module's buttons, or None when it names a procedure the content lacks."""
+        match action:
+            case bt.Undo():
+                return self._go_back(turn)
+            case bt.Forget(yes):
+                return self._forget(turn) if yes else self._kept(turn)
+            case bt.Switch(flow_id, option) if flow_id in self.flows:
+                return self._start_flow(self.flows[flow_id], turn, option, switch=True)
         return None
 
     def _in(self, turn) -> machine.State | None:
@@ -54,15 +45,12 @@ class Places:
 
     def _ask_switch(self, flow, choice: str | None, current: machine.State, turn):
         """Another procedure asked for while in one: which one, and the place kept either way."""
-        from bot.dialogue import step_tag  # the dialogue imports this module: its helper is read late
-
         lang, here = turn.lang, self.flows[current.flow]
         k = max(counting.progress(here, current).k, 1)
         turn.user.flow_state = {**turn.user.flow_state, "paused": True}  # so "Stay" shows the step again
         text = render.say("switch_ask", lang, k=k, current=here.title[lang], new=flow.title[lang])
-        buttons = [Button(render.say("switch_button", lang), switch_id(flow.id, choice)),
-                   Button(render.say("stay_button", lang),
-                          words.button_id(here.id, ev.Continue()) + step_tag(current.step))]
+        buttons = [Button(render.say("switch_button", lang), bt.encode(bt.Switch(flow.id, choice))),
+                   Button(render.say("stay_button", lang), bt.encode(bt.Step.on(here.id, ev.Continue(), current.step)))]
         return self._reply(turn, text, "command", buttons=buttons)
 
     def _go_back(self, turn):
@@ -87,7 +75,8 @@ class Places:
 
     def _ask_forget(self, turn):
         lang = turn.lang
-        buttons = [Button(render.say("forget_yes", lang), FORGET_YES), Button(render.say("forget_no", lang), FORGET_NO)]
+        buttons = [Button(render.say("forget_yes", lang), bt.encode(bt.Forget(True))),
+                   Button(render.say("forget_no", lang), bt.encode(bt.Forget(False)))]
         return self._reply(turn, render.say("forget_ask", lang), "command", buttons=buttons)
 
     def _kept(self, turn):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot import buttons as bt
 from bot import render
 from bot.messages import Button, Reply
 from bot.reminders import next_window, open_until
 from conversations import events as ev
-from conversations import words
 
 FLOW = "enterprise_review"  # the procedure of the window the documents date (September to December)
 # The answers a reminder is offered under: the companies' review, whose window the documents date.
@@ -18,7 +18,6 @@ FLOW = "enterprise_review"  # the procedure of the window the documents date (Se
 TOPICS = frozenset({"review-months", "review-checks", "review-materials-process"})
 # Asked for after one of these, the reminder says what it is of, and where a pensioner's date is known.
 PERSONAL = frozenset({"annual-review-alipay", "annual-review-app", "online-certification", "certification-problems"})
-NEXT_YEAR, OFF = "remind:next", "remind:off"
 
 
 def until_text(end: date, lang: str) -> str:
@@ -36,7 +35,7 @@ class Reminding:
     def _start_now(self, lang: str) -> list[Button]:
         if FLOW not in self.flows:
             return []
-        return [Button(render.say("start_now", lang), words.button_id(FLOW, ev.Start()))]
+        return [Button(render.say("start_now", lang), bt.encode(bt.Step(FLOW, ev.Start())))]
 
     def _remind(self, turn, on: bool, *, next_year: bool = False):
         lang = turn.lang
@@ -48,7 +47,7 @@ class Reminding:
         moment = self.clock()
         end = None if next_year else open_until(moment)
         if end is not None:  # no use waiting for an opening that has come: say so
-            buttons = self._start_now(lang) + [Button(render.say("remind_next_year", lang), NEXT_YEAR)]
+            buttons = self._start_now(lang) + [Button(render.say("remind_next_year", lang), bt.encode(bt.Remind("next")))]
             return self._reply(turn, render.say("window_open", lang, until=until_text(end, lang)), "command",
                                buttons=buttons)
         due = next_window(moment)
@@ -58,5 +57,5 @@ class Reminding:
     def reminder(self, user_id: str, lang: str | None) -> Reply:
         """The reminder a channel sends when one is due: the window, and what to do about it."""
         lang = lang or "en"
-        buttons = self._start_now(lang) + [Button(render.say("stop_reminders", lang), OFF)]
+        buttons = self._start_now(lang) + [Button(render.say("stop_reminders", lang), bt.encode(bt.Remind("off")))]
         return Reply(user_id, render.say("remind_message", lang), lang, "command", buttons)

@@ -13,7 +13,6 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from conversations.events import Choose, Tick
 from conversations.graph import distances_to_end, in_order, reachable
 from conversations.normal import has_cjk, key
 from knowledge.declare import LANGS, PerLang, Shape, SomeLangs, button_label, fail, not_blank, \
@@ -24,6 +23,10 @@ ID = re.compile(r"^[a-z][a-z0-9_]*$")
 MIN_TRIGGERS = 6
 TITLE_MAX = 40  # the title is a button label
 LABEL_MAX = 64
+# A step's button id carries the flow id and a choice or checklist item id, with their kind and the
+# step's tag, within Telegram's 64 bytes (the grammar's own 18 bytes at most): the ids share the rest
+# (bot/buttons.py is the grammar; tests/test_buttons.py checks that this room fits it).
+BUTTON_ID_ROOM = 46
 
 
 def _context(info: ValidationInfo) -> dict:
@@ -216,18 +219,16 @@ class FlowFile(Shape):
         return self
 
     def _button_sizes(self) -> list:
-        """Telegram refuses a button whose id is over 64 bytes; ids must also leave TAG_ROOM spare."""
-        from conversations.words import MAX_BUTTON_BYTES, TAG_ROOM, button_bytes
-
-        room = MAX_BUTTON_BYTES - TAG_ROOM
+        """Telegram refuses a button whose id is over 64 bytes: a flow id and an entry id share BUTTON_ID_ROOM."""
         problems = []
         for sid, step in self.steps.items():
-            for kind, event, entries in (("choices", Choose, step.choices), ("checklist", Tick, step.checklist)):
+            for kind, entries in (("choices", step.choices), ("checklist", step.checklist)):
                 for n, entry in enumerate(entries or ()):
-                    size = button_bytes(self.id, event(entry.id))
-                    if size > room:
+                    size = len(self.id.encode()) + len(entry.id.encode())
+                    if size > BUTTON_ID_ROOM:
                         problems.append(((("steps", sid, kind, n, "id"),
-                                          f"button id would be {size} bytes (> {room}): shorten the ids")))
+                                          f"button id would be over 64 bytes: the flow id and this id take {size} "
+                                          f"(> {BUTTON_ID_ROOM}): shorten the ids")))
         return problems
 
 

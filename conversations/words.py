@@ -1,14 +1,14 @@
-"""The words that move a flow, in three languages: button labels, what people type, button ids.
+"""The words that move a flow, in three languages: button labels and what people type.
 
 The same vocabulary labels the buttons and parses typed text, so typing a button's label
-does what pressing it does, on every channel.
+does what pressing it does, on every channel. The buttons' ids are bot/buttons.py's.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from conversations.events import SIMPLE, Choose, Event, Tick, event_name
+from conversations.events import SIMPLE, Choose, Event, Tick
 from conversations.machine import State
 from conversations.model import LANGS, Flow, Step
 from conversations.normal import key
@@ -37,13 +37,6 @@ _WORDS = _navigation().words()
 LABELS: dict[str, dict[str, str]] = {word: dict(spec.label.items()) for word, spec in _WORDS.items()}
 SYNONYMS: dict[str, dict[str, list[str]]] = {
     word: {lang: list(phrases) for lang, phrases in spec.typed.items()} for word, spec in _WORDS.items()}
-
-MAX_BUTTON_BYTES = 64  # Telegram's limit on callback_data
-# Room flow content must leave under the limit, so a channel can append a short tag to an id
-# (the dialogue appends "@" and a step hash to tell presses on old messages).
-TAG_ROOM = 8
-PREFIX = "flow"
-
 
 def _vocabulary() -> dict[str, tuple[str, frozenset[str]]]:
     """normalised phrase -> (word, languages it belongs to)."""
@@ -117,43 +110,6 @@ def repeats_last_choice(flow: Flow, state: State, text: str) -> bool:
 def label(word: str, lang: str) -> str:
     """A navigation button's label ("next", "es" -> "Siguiente"); English when lang is unknown."""
     return LABELS[word].get(lang, LABELS[word]["en"])
-
-
-def button_id(flow_id: str, event: Event) -> str:
-    """A stable id such as "flow:annual_review:choose:alipay"; raises ValueError over 64 bytes."""
-    value = _compose(flow_id, event)
-    if len(value.encode("utf-8")) > MAX_BUTTON_BYTES:
-        raise ValueError(f"button id over {MAX_BUTTON_BYTES} bytes: {value!r}")
-    return value
-
-
-def button_bytes(flow_id: str, event: Event) -> int:
-    """The size a button id would have, so validation can refuse ids that would not fit."""
-    return len(_compose(flow_id, event).encode("utf-8"))
-
-
-def parse_button(value: str) -> tuple[str, Event] | None:
-    """(flow id, event) for a button id made by button_id; None for anything else."""
-    if not isinstance(value, str) or not value.startswith(PREFIX + ":"):
-        return None
-    parts = value.split(":")
-    if len(parts) == 3 and parts[1] and parts[2] in SIMPLE:
-        return parts[1], SIMPLE[parts[2]]
-    if len(parts) == 4 and parts[1] and parts[3]:
-        if parts[2] == "choose":
-            return parts[1], Choose(parts[3])
-        if parts[2] == "tick":
-            return parts[1], Tick(parts[3])
-    return None
-
-
-def _compose(flow_id: str, event: Event) -> str:
-    name = event_name(event)
-    if isinstance(event, Choose):
-        return f"{PREFIX}:{flow_id}:{name}:{event.option}"
-    if isinstance(event, Tick):
-        return f"{PREFIX}:{flow_id}:{name}:{event.item}"
-    return f"{PREFIX}:{flow_id}:{name}"
 
 
 def _current_step(flow: Flow | None, state: State | None) -> Step | None:

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.dialogue import Dialogue, step_tag
+from bot.buttons import step_tag
+from bot.dialogue import Dialogue
 from bot.messages import Message
 from bot.store import Store
 

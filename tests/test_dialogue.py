@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot import buttons as bt
 from bot import render
 from bot.dialogue import STALE, Dialogue
 from bot.messages import LANGS, Reply
@@ -220,7 +221,7 @@ def test_a_question_the_documents_do_not_answer_is_said_so_with_the_nearest_topi
 
 def in_personal_payment(dialogue, user: str, lang: str):
     """The user at the first step of the flexible worker's payment procedure; its reply."""
-    return dialogue.say(user, button=words.button_id("personal_payment", ev.Start()), lang=lang)
+    return dialogue.say(user, button=bt.encode(bt.Step("personal_payment", ev.Start())), lang=lang)
 
 
 @pytest.mark.parametrize("text, lang", [

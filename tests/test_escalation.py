@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot import render
-from bot.dialogue import step_tag
+from bot.buttons import step_tag
 from bot.store import RECENT
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import buttons as bt
 from bot.render import say
 from conversations import events as ev
 from conversations import machine
@@ -81,10 +82,8 @@ def test_unticked_items_are_those_of_the_steps_walked():
 
 @pytest.mark.parametrize("lang", ["en", "es", "zh"])
 def test_the_end_of_a_way_is_a_summary_and_a_failure_is_not_all_done(dialogue, lang):
-    from conversations.words import button_id
-
     flow = dialogue.flows["annual_review"]
-    reply = dialogue.say("u", button=button_id(flow.id, ev.Start()), lang=lang)
+    reply = dialogue.say("u", button=bt.encode(bt.Step(flow.id, ev.Start())), lang=lang)
     reply = dialogue.say("u", button=next(b.id for b in reply.buttons if ":choose:app" in b.id))
     while reply.step != "app_complete":
         reply = dialogue.say("u", button=next(b.id for b in reply.buttons if ":next@" in b.id))
@@ -95,7 +94,7 @@ def test_the_end_of_a_way_is_a_summary_and_a_failure_is_not_all_done(dialogue, l
     assert "✅" not in ended.text
 
     enterprise = dialogue.flows["enterprise_review"]
-    reply = dialogue.say("v", button=button_id(enterprise.id, ev.Start()), lang=lang)
+    reply = dialogue.say("v", button=bt.encode(bt.Step(enterprise.id, ev.Start())), lang=lang)
     while reply.step:
         reply = dialogue.say("v", button=next(b.id for b in reply.buttons if ":next@" in b.id or ":done@" in b.id))
     assert reply.text.startswith(say("flow_done", lang, title=enterprise.title[lang], n=5))

@@ -10,14 +10,11 @@ from conversations.model import LANGS
 from conversations.normal import key
 from conversations.words import (
     LABELS,
-    MAX_BUTTON_BYTES,
     SYNONYMS,
     VOCABULARY,
-    button_id,
     label,
     named_option,
     parse,
-    parse_button,
     repeats_last_choice,
 )
 
@@ -133,44 +130,6 @@ def test_checklist_labels_tick():
     assert parse("Copy of the business licence", flow, state) == (Tick("licence_copy"), "en")
     assert parse("copia de la licencia comercial", flow, state) == (Tick("licence_copy"), "es")
     assert parse("☐ 工商营业执照复印件", flow, state) == (Tick("licence_copy"), "zh")
-
-
-def all_events(flow):
-    yield Start()
-    yield from SIMPLE.values()
-    for step in flow.steps.values():
-        yield from (Choose(c.id) for c in step.choices)
-        yield from (Tick(i.id) for i in step.checklist)
-
-
-@pytest.mark.parametrize("flow_id", sorted(FLOWS))
-def test_button_ids_round_trip_and_fit(flow_id):
-    for event in all_events(FLOWS[flow_id]):
-        value = button_id(flow_id, event)
-        assert value.startswith(f"flow:{flow_id}:")
-        assert len(value.encode("utf-8")) <= MAX_BUTTON_BYTES
-        assert parse_button(value) == (flow_id, event)
-
-
-def test_button_id_examples():
-    assert button_id("annual_review", Next()) == "flow:annual_review:next"
-    assert button_id("annual_review", Choose("alipay")) == "flow:annual_review:choose:alipay"
-    assert button_id("annual_review", Tick("licence_copy")) == "flow:annual_review:tick:licence_copy"
-    assert button_id("annual_review", Start()) == "flow:annual_review:start"
-    assert parse_button("flow:annual_review:start") == ("annual_review", Start())
-
-
-@pytest.mark.parametrize("value", [
-    "", "next", "topic:annual-review", "flow:", "flow:annual_review", "flow:annual_review:jump",
-    "flow::next", "flow:annual_review:choose", "flow:annual_review:choose:", "flow:a:tick:b:c",
-])
-def test_parse_button_refuses_other_ids(value):
-    assert parse_button(value) is None
-
-
-def test_a_button_id_over_64_bytes_is_refused():
-    with pytest.raises(ValueError):
-        button_id("annual_review", Choose("x" * 60))
 
 
 @pytest.mark.parametrize("text, option", [

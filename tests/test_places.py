@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot import render
-from bot.dialogue import step_tag
+from bot.buttons import step_tag
 from bot.store import Store
 
 LANGS = ("en", "es", "zh")

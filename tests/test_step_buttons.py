@@ -1,5 +1,5 @@
 """The buttons under a procedure step: its choices, its checklist with ticks, and the way on, back and out."""
-from conversations import words
+from bot import buttons as bt
 from conversations.events import Start
 
 
@@ -9,7 +9,7 @@ def press(dialogue, user, reply, prefix):
 
 
 def test_a_step_offers_its_choices_checklist_and_navigation(dialogue):
-    first = dialogue.say("sb", button=words.button_id("personal_payment", Start()), lang="es")
+    first = dialogue.say("sb", button=bt.encode(bt.Step("personal_payment", Start())), lang="es")
     assert (first.flow, first.lang) == ("personal_payment", "es")
     assert [b.label for b in first.buttons] == ["Siguiente", "Cancelar"]  # no way back from the first step
     second = press(dialogue, "sb", first, "flow:personal_payment:next")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogue import step_tag
+from bot.buttons import step_tag
 from bot.store import RECENT, Store, UserRow, _iso, migrations
 from bot.store import now as now_utc
 

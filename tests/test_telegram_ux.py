@@ -9,7 +9,9 @@ import re
 
 import pytest
 
+from bot import buttons as bt
 from bot import render
+from conversations.events import SIMPLE
 from conversations import words
 from bot.store import Store
 from tests.fake_bot_api import FakeBotApi, parse_html
@@ -50,7 +52,7 @@ async def walk(api: FakeBotApi, chat: int, flow, lang: str) -> list[dict]:
     api.push_text(chat, "/language " + lang, lang=lang)
     await changed(api, chat, 0)
     before = changes(api, chat)
-    api.push_button(chat, words.button_id(flow.id, words.SIMPLE["start"]), message=api.shown(chat)[-1], lang=lang)
+    api.push_button(chat, bt.encode(bt.Step(flow.id, SIMPLE["start"])), message=api.shown(chat)[-1], lang=lang)
     shown = await changed(api, chat, before)
     steps = []
     for _ in range(30):

@@ -10,14 +10,18 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
+from bot import buttons as bt
 from bot import render
 from bot.messages import Button
+from conversations.events import event_name
 from conversations.words import LABELS, label
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # a message's text, after entity parsing, in UTF-16 code units
 MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # a button's callback_data, in bytes
+# The core keeps its ids within its own copy of the limit (it must not import telegram): they must agree.
+assert bt.MAX_BYTES == MAX_CALLBACK_BYTES, "bot/buttons.py MAX_BYTES differs from Telegram's callback_data limit"
 MAX_OPTIONS = 3  # options shown before "More…": a phone screen holds them above the fixed row
 FORWARD = ("next", "done", "continue")  # what the right-hand button of the fixed row may do
 # ...and what it may say: "Stay" under "Switch to X?" resumes the step as Continue does, but it answers
@@ -95,23 +99,29 @@ def usable(button: Button) -> bool:
 
 def role(button: Button) -> str:
     """Where a button goes on the keyboard: read (more), back, forward, cancel, feedback or option."""
-    base = button.id.partition("@")[0]
-    if base == KB_REST:
+    if button.id == KB_REST:
         return "read"
-    if base.startswith("fb:"):
+    pressed = bt.decode(button.id)
+    if isinstance(pressed, bt.Vote):
         return "feedback"
-    parts = base.split(":")
-    if len(parts) == 3 and parts[0] == "flow":
-        if parts[2] in FORWARD:
+    if isinstance(pressed, bt.Step):
+        name = event_name(pressed.event)
+        if name in FORWARD:
             return "forward" if button.label in _FORWARD_LABELS else "option"
-        if parts[2] in ("back", "cancel"):
-            return parts[2]
+        if name in ("back", "cancel"):
+            return name
     return "option"
 
 
 def _on_a_step(buttons: list[Button]) -> bool:
     """A step (or the question of resuming one) has a Cancel drawn for that step."""
-    return any(role(b) == "cancel" and "@" in b.id for b in buttons)
+    return any(_tagged(b.id) and role(b) == "cancel" for b in buttons)
+
+
+def _tagged(bid: str) -> bool:
+    """A procedure's button drawn on a step (it carries that step's tag)."""
+    pressed = bt.decode(bid)
+    return isinstance(pressed, bt.Step) and pressed.tag is not None
 
 
 def keyboard(buttons: list[Button], lang: str = "en", *, expanded: bool = False) -> InlineKeyboardMarkup | None:

@@ -13,25 +13,28 @@ import logging
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
+from bot import buttons as bt
 from bot.channels.telegram_format import keyboard, split_text, to_html
 from bot.messages import Reply
 from bot.store import StoreUnavailable
+from conversations.events import Tick
 
 log = logging.getLogger(__name__)
 
 
 def press_kind(data: str) -> str:
     """tick, feedback, step (a step's own button) or other: how a press is answered."""
-    if data.startswith("fb:"):
+    pressed = bt.decode(data)
+    if isinstance(pressed, bt.Vote):
         return "feedback"
-    if data.startswith("flow:") and "@" in data:
-        return "tick" if ":tick:" in data else "step"
+    if isinstance(pressed, bt.Step) and pressed.tag is not None:
+        return "tick" if isinstance(pressed.event, Tick) else "step"
     return "other"
 
 
 def carries_a_step(reply: Reply) -> bool:
     """The reply's buttons act on the user's place in a procedure (a step, Continue, resume)."""
-    return any(b.id.startswith("flow:") and "@" in b.id for b in reply.buttons)
+    return any(press_kind(b.id) in ("step", "tick") for b in reply.buttons)
 
 
 def pop_up(data: str, reply: Reply) -> str | None:
@@ -39,23 +42,28 @@ def pop_up(data: str, reply: Reply) -> str | None:
     if press_kind(data) == "feedback":
         return reply.text
     if press_kind(data) == "tick":
-        pressed = data.partition("@")[0]
-        return next((b.label for b in reply.buttons if b.id.partition("@")[0] == pressed), None)
+        pressed = bt.decode(data)  # the same item on the step as it is now (its tag may differ)
+        return next((b.label for b in reply.buttons if _untagged(bt.decode(b.id)) == _untagged(pressed)), None)
     return None
 
 
-def without(markup: InlineKeyboardMarkup | None, *prefixes: str) -> InlineKeyboardMarkup | None:
-    """The same keyboard without the buttons whose data starts with one of `prefixes`."""
+def _untagged(action):
+    return bt.Step(action.flow, action.event) if isinstance(action, bt.Step) else action
+
+
+def without(markup: InlineKeyboardMarkup | None, *ids: str, votes: bool = False) -> InlineKeyboardMarkup | None:
+    """The same keyboard without the buttons of these ids (and, with `votes`, without 👍 👎)."""
     if markup is None:
         return None
-    rows = [[b for b in row if not (b.callback_data or "").startswith(prefixes)] for row in markup.inline_keyboard]
+    rows = [[b for b in row if b.callback_data not in ids and not (votes and press_kind(b.callback_data or "") == "feedback")]
+             for row in markup.inline_keyboard]
     rows = [row for row in rows if row]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
 def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
     """The keyboard after a vote: the same buttons without 👍 👎 (a vote is given once)."""
-    return without(markup, "fb:")
+    return without(markup, votes=True)
 
 
 class StepMessages:

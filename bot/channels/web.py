@@ -20,7 +20,8 @@ from pathlib import Path
 import tornado.httpserver
 import tornado.web
 
-from bot import places, privacy, render
+from bot import buttons as bt
+from bot import privacy, render
 from bot.channels import web_page
 from bot.messages import LANGS, Message, hint_language
 
@@ -225,8 +226,9 @@ class ChatHandler(Base):
         said = ""
         if button:
             label = next((b.label for t in reversed(turns) for b in t.reply.buttons if b.id == button), None)
-            if label is None and button.startswith("lang:"):  # the language switch above the chat
-                label = web_page.LANGUAGE_NAMES.get(button[5:])
+            pressed = bt.decode(button)
+            if label is None and isinstance(pressed, bt.Language):  # the language switch above the chat
+                label = web_page.LANGUAGE_NAMES.get(pressed.lang)
             said = label or ""
             message = Message(user=user_id(sid), button=button[:200], lang_hint=self.page_lang(sid), channel="web")
         else:
@@ -271,7 +273,7 @@ class ForgetHandler(ChatHandler):
         lang = self.page_lang(sid) if sid else "en"
         if sid:
             # The page's own "Erase" form is the confirmation the dialogue otherwise asks for.
-            self.dialogue.handle(Message(user=user_id(sid), button=places.FORGET_YES, channel="web"))
+            self.dialogue.handle(Message(user=user_id(sid), button=bt.encode(bt.Forget(True)), channel="web"))
             self.forget(sid)
         back = "/embed" if self.get_body_argument("back", "/") == "/embed" else "/"
         self.set_header("Content-Type", "text/html; charset=utf-8")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import jinja2
 
+from bot import buttons as bt
 from bot import render
-from bot.messages import LANGS, Reply
+from bot.messages import LANGS, LANGUAGE_NAMES, Reply
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 _NUMBERED = re.compile(r"^\s*\d+[.)、]\s*\S")
 _TICKBOX = ("☐", "☑")
-LANGUAGE_NAMES = {"en": "English", "es": "Español", "zh": "中文"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def page(turns: list[Turn], lang: str, *, xsrf: str, action: str, compact: bool 
     """The whole conversation page: it works with no JavaScript at all."""
     return env().get_template("page.html").render(
         s=Words(lang), lang=lang, turns=turns, xsrf=xsrf, action=action, compact=compact, notice=notice,
-        languages=[(code, LANGUAGE_NAMES[code]) for code in LANGS])
+        languages=[(code, LANGUAGE_NAMES[code], bt.encode(bt.Language(code))) for code in LANGS])
 
 
 def fragment(turns: list[Turn], lang: str, *, xsrf: str, action: str) -> str:
