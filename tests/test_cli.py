@@ -161,7 +161,11 @@ def _chat_users(tmp_path, monkeypatch, capsys, *extra):
         monkeypatch.setattr("sys.stdin", io.StringIO("When is the annual review?\n"))
         assert main(["chat", "--db", str(db), *extra]) == 0
     capsys.readouterr()
-    return {row["id"] for row in sqlite_utils.Database(db)["users"].rows}
+    read = sqlite_utils.Database(db)
+    try:
+        return {row["id"] for row in read["users"].rows}
+    finally:
+        read.close()
 
 
 def test_each_console_session_is_its_own_user(tmp_path, monkeypatch, capsys):

@@ -53,7 +53,9 @@ def test_the_contact_comes_from_the_environment():
            "010-1234", "SOCIALBOT_CONTACT_ADDRESS": "1 Main St", "SOCIALBOT_CONTACT_HOURS": "9-17",
            "SOCIALBOT_CONTACT_WEBSITE": "https://example.org"}
     switch = Switch(env=env)
-    assert switch.paused(Store(memory=True))
+    store = Store(memory=True)
+    assert switch.paused(store)
+    store.close()
     text = switch.reply(Message("u"), "zh").text
     assert text.startswith(PAUSED["zh"])
     for value in ("Bureau of Dongcheng", "电话：010-1234", "地址：1 Main St", "9-17", "https://example.org"):
