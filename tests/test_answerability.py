@@ -46,6 +46,15 @@ GAPS = [
     ("今年的社保年审错过了，还能补吗", "zh", "uncovered-missed-deadline", "review-months"),
     ("¿tengo que declarar mi pensión a hacienda como ingreso?", "es", "uncovered-tax-income", "art12-pension"),
     ("交社保以后个税怎么报", "zh", "uncovered-tax-income", "funding"),
+    ("认证到一半软件就闪退了", "zh", "uncovered-app-trouble", "online-certification"),
+    ("the client software asks me for a digital certificate, where do i get one", "en", "uncovered-app-trouble",
+     "client-declaration"),
+    ("¿qué día del mes me cobran la cuota de la seguridad social?", "es", "uncovered-payment-dates",
+     "personal-payment"),
+    ("单位的社保每月几号之前要交", "zh", "uncovered-payment-dates", "art60-employer-duties"),
+    ("do civil servants have to do the social security annual review too?", "en", "uncovered-public-sector",
+     "review-checks"),
+    ("生育保险和医疗保险合并了是怎么回事", "zh", "uncovered-policy-changes", "five-programs"),
 ]
 
 
