@@ -55,6 +55,10 @@ GAPS = [
     ("do civil servants have to do the social security annual review too?", "en", "uncovered-public-sector",
      "review-checks"),
     ("生育保险和医疗保险合并了是怎么回事", "zh", "uncovered-policy-changes", "five-programs"),
+    ("新农合在哪里交", "zh", "uncovered-other-schemes", "personal-payment"),
+    ("how do i take money out of my housing provident fund", "en", "uncovered-other-schemes", "uncovered-services"),
+    ("soy extranjero y trabajo en Cantón, ¿me toca pagar la seguridad social?", "es", "uncovered-foreigners",
+     "funding"),
 ]
 
 
@@ -141,3 +145,9 @@ def test_a_gap_is_shown_beside_the_nearest_topics_we_answer_not_other_gaps(dialo
     reply = dialogue.say("u1", "社保卡密码忘了，可以在外地激活吗")
     offered = [b.id for b in reply.buttons if b.id.startswith("topic:")]
     assert offered and all(dialogue.kb.topics[b[6:]].kind == "answer" for b in offered)
+
+
+def test_the_five_insurances_are_answered_though_the_housing_fund_is_named(dialogue):
+    """'五险一金' names the housing fund in passing; a question about the five is still answered."""
+    reply = dialogue.say("u1", "大家都说五险一金，一金是公积金吧，五险具体指哪些")
+    assert (reply.kind, reply.topic) == ("answer", "five-programs")
