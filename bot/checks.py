@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bot.schema import INTENTS_FILE, STRINGS_FILE, check_intents, check_strings
+from bot.schema import INTENTS_FILE, STRINGS_FILE, WORDS_FILE, check_intents, check_strings, check_words
 from conversations.validate import FLOWS_DIR, read_flow, validate_flows
 from conversations.words import NAVIGATION_FILE, read_navigation
 from knowledge.declare import report
@@ -19,7 +19,7 @@ from knowledge.yamlfile import Problem, read_yaml
 
 def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
               families_file=FAMILIES_FILE, strings_file=STRINGS_FILE, intents_file=INTENTS_FILE,
-              navigation_file=NAVIGATION_FILE) -> list[str]:
+              navigation_file=NAVIGATION_FILE, words_file=WORDS_FILE) -> list[str]:
     """Every problem in the knowledge base, its word families, the procedures and the bot's own words."""
     flows_dir = Path(flows_dir or FLOWS_DIR)
     flow_ids = {p.stem for p in flows_dir.glob("*.yaml")}
@@ -32,9 +32,9 @@ def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
     _flow_choices(topics, flows_dir)
     problems += [line for r in topics for line in report(r.path, r.doc, r.problems)]
     problems += check_families(families_file)
-    problems += validate_flows(flows_dir, known if known is not None else set(), topic_ids)
+    problems += validate_flows(flows_dir, known, topic_ids, sources_file)
     problems += read_navigation(navigation_file)[1]
-    problems += check_strings(strings_file) + check_intents(intents_file)
+    problems += check_strings(strings_file) + check_intents(intents_file) + check_words(words_file)
     return problems
 
 

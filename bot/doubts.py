@@ -9,18 +9,12 @@ from collections.abc import Mapping
 from rapidfuzz import fuzz
 
 from bot import buttons as bt
-from bot import intents
+from bot import intents, schema
 from knowledge.text import normalize
 
 REPHRASED = 75  # token_sort_ratio of two normalised questions at or above which one rephrases the other
 REASONS = {"rephrased": "asked again", "thumbs_down": "👎", "not_what_i_asked": "not what I asked"}
-NOT_ASKED = {normalize(p) for p in (
-    "that's not what I asked", "that is not what I asked", "not what I asked", "that's not my question",
-    "that is not my question", "you didn't answer my question", "wrong answer", "that doesn't answer my question",
-    "no es lo que pregunté", "no es lo que pregunte", "eso no es lo que pregunté", "no es mi pregunta",
-    "eso no es lo que he preguntado", "no ha respondido a mi pregunta", "no respondió mi pregunta",
-    "不是我问的", "这不是我问的", "我问的不是这个", "不是这个", "答非所问", "你没回答我的问题", "没回答我的问题",
-)}
+NOT_ASKED = {normalize(p) for _, phrases in schema.words().not_asked.items() for p in phrases}  # bot/words.yaml
 
 
 def answered(buttons: Mapping[str, str]) -> str | None:

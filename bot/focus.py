@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bot import schema
 from knowledge.kb import LANGS, KnowledgeBase, Topic
 from knowledge.matcher import Candidate, Decision
 from knowledge.text import has_phrase, normalize, phrase_needle
@@ -102,9 +103,7 @@ def personal(decision: Decision, candidates, about_self: bool, employer_named: b
 
 # Where a message asks a second thing: after a question mark or semicolon, or at "and how ...",
 # "y cómo ...", "还有" (a connective followed by a question word).
-_QUESTION_WORDS = ("how|what|when|where|which|who|why|can|could|do|does|is|are|should|must|"
-                   "como|cómo|que|qué|cuando|cuándo|donde|dónde|cual|cuál|quien|quién|cuanto|cuánto|cuanta|"
-                   "cuánta|puedo|se puede|hay")
+_QUESTION_WORDS = "|".join(re.escape(w) for _, words in schema.words().question_words.items() for w in words)
 _SPLIT = re.compile(
     r"[?？;；!！]+|(?:,\s*|\s+)(?:and|also|plus|y|además)\s+(?=(?:" + _QUESTION_WORDS + r")\b)"
     r"|[，,]?(?:还有|另外|以及|顺便问一下|顺便问)", re.IGNORECASE)

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot import schema
 from knowledge.language import detect
 from knowledge.text import CJK
 
 _RUN = re.compile(f"(?:{CJK.pattern})+")
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|«[^»]*»|\"[^\"]*\"|《[^》]*》")
 _WORD = re.compile(r"[^\W\d_]+")
-# Names people type alone in any language: the apps and services the documents send them to.
-NAMES = ("支付宝", "微信", "电子社保卡", "掌上12333", "国家社会保险公共服务平台", "社保卡", "人社")
+# Names people type alone in any language: the apps and services the documents send them to (bot/words.yaml).
+NAMES = tuple(schema.words().app_names)
 MIN_HAN = 4  # Chinese characters a message needs, besides names and quotes, to be a Chinese message
 MIN_WORDS = 2  # words of another language, and none of the chosen one, to be a message in it
 

@@ -1,4 +1,5 @@
-"""What the bot's own YAML looks like: the UI strings (strings.yaml) and the intents (intents.yaml), declared once.
+"""What the bot's own YAML looks like: UI strings (strings.yaml), intents (intents.yaml) and the word lists
+it reads messages by (words.yaml), declared once.
 
 render and intents build what they use from these models; `socialbot kb check` reports their
 mistakes in the one format of every content file.
@@ -18,6 +19,7 @@ from knowledge.text import normalize
 HERE = Path(__file__).resolve().parent
 STRINGS_FILE = HERE / "strings.yaml"
 INTENTS_FILE = HERE / "intents.yaml"
+WORDS_FILE = HERE / "words.yaml"
 RAW = ("👍", "👎")  # intent phrases matched on the raw text: normalisation would erase them
 
 
@@ -108,10 +110,21 @@ class Intents(Shape):
     personal: Intent
 
 
+# --- word lists -----------------------------------------------------------------------------------
+
+class Words(Shape):
+    """The lists in words.yaml; what each is for is said there, beside it."""
+
+    not_asked: Said
+    app_names: list[Annotated[str, AfterValidator(not_blank)]]
+    question_words: Said
+
+
 # --- reading them -------------------------------------------------------------------------------
 
 STRINGS_WHAT = "must map each string's name to its text per language"
 INTENTS_WHAT = "must map each intent's name to its phrases"
+WORDS_WHAT = "must map each word list's name to its words"
 
 
 def check_strings(path: Path = STRINGS_FILE) -> list[str]:
@@ -121,6 +134,11 @@ def check_strings(path: Path = STRINGS_FILE) -> list[str]:
 
 def check_intents(path: Path = INTENTS_FILE) -> list[str]:
     _, doc, problems = read(path, Intents, what=INTENTS_WHAT)
+    return report(path, doc, problems)
+
+
+def check_words(path: Path = WORDS_FILE) -> list[str]:
+    _, doc, problems = read(path, Words, what=WORDS_WHAT)
     return report(path, doc, problems)
 
 
@@ -140,3 +158,8 @@ def strings() -> Strings:
 @lru_cache(maxsize=1)
 def intents() -> Intents:
     return _load(INTENTS_FILE, Intents, INTENTS_WHAT)
+
+
+@lru_cache(maxsize=1)
+def words() -> Words:
+    return _load(WORDS_FILE, Words, WORDS_WHAT)

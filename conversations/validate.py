@@ -11,7 +11,7 @@ from typing import Any
 from conversations.normal import key
 from conversations.schema import FLOW_WHAT, FlowFile, context
 from knowledge.declare import ROOT, display, report, validate
-from knowledge.schema import known_sources
+from knowledge.schema import SOURCES_FILE, known_sources as known_sources_of
 from knowledge.yamlfile import Document, Problem, read_yaml
 
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
@@ -23,15 +23,17 @@ def validate_flows(
     folder: Path | str | None = None,
     known_sources: set[str] | None = None,
     known_topics: set[str] | None = None,
+    sources_file: Path = SOURCES_FILE,
 ) -> list[str]:
     """Every problem in a folder of flows.
 
-    known_sources defaults to the ids in knowledge/sources.yaml; topics are checked only
-    when known_topics is given (the knowledge room owns them).
+    known_sources defaults to the ids in sources_file (none are checked when that file is itself
+    broken: kb check reports it); topics are checked only when known_topics is given (the
+    knowledge room owns them).
     """
     folder = Path(folder) if folder is not None else FLOWS_DIR
     if known_sources is None:
-        known_sources = default_sources()
+        known_sources = known_sources_of(sources_file)
     files = sorted(folder.glob("*.yaml"))
     if not files:
         return [f"{display(folder)}: no flow files (*.yaml)"]
@@ -74,4 +76,4 @@ def _repeated_triggers(flow: FlowFile, seen: dict[str, str]) -> list[Problem]:
 
 def default_sources() -> set[str] | None:
     """Source ids from knowledge/sources.yaml, read the one way the knowledge room reads them."""
-    return known_sources()
+    return known_sources_of()
