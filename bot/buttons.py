@@ -7,7 +7,7 @@ keeps on old messages, so the format never changes under them:
     topic:<topic>        an answer                  pick:<topic>     a "did you mean" choice
     fb:up:<topic>        👍 / fb:down:<topic> 👎     walk:<topic>     "walk me through it" from an answer
     lang:<xx>            a language                 cmd:<name>       a command, as /name (read, not drawn)
-    not:that             "No" to "Do you mean…?"
+    not:that             "No" to "Do you mean…?"    none:these       "None of these", last under a list
     person               "Talk to a person"         undo             the place back after Cancel
     forget:yes|no        /forget confirmed or not   remind:on|next|off
     switch:<flow>[:<option>]                        leave the current procedure for that one
@@ -75,6 +75,11 @@ class NotThat:
 
 
 @dataclass(frozen=True)
+class NoneOfThese:
+    """The last choice of a "did you mean" list: none of the topics is what was asked."""
+
+
+@dataclass(frozen=True)
 class Person:
     """"Talk to a person": the bureau's contact and a summary of what was asked."""
 
@@ -117,11 +122,11 @@ class Step:
         return self.tag is None or self.tag == tag(step or "")
 
 
-Action = (Topic | Pick | Vote | Walk | Language | Command | NotThat | Person | Undo | Forget
+Action = (Topic | Pick | Vote | Walk | Language | Command | NotThat | NoneOfThese | Person | Undo | Forget
           | Remind | Switch | Step)
 
 REMIND = ("on", "next", "off")
-_BARE = {"not:that": NotThat(), "person": Person(), "undo": Undo(),
+_BARE = {"not:that": NotThat(), "none:these": NoneOfThese(), "person": Person(), "undo": Undo(),
          "forget:yes": Forget(True), "forget:no": Forget(False), **{f"remind:{w}": Remind(w) for w in REMIND}}
 _BARE_ID = {action: value for value, action in _BARE.items()}
 _ONE_ARG = {"topic": Topic, "pick": Pick, "walk": Walk, "lang": Language, "cmd": Command}

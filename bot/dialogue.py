@@ -18,7 +18,7 @@ from bot import doubts, focus, intents, places, remind_view, render, reply_langu
 from bot.pause import Switch
 from bot.messages import LANGS, LANGUAGE_NAMES, Button, Message, Reply, hint_language
 from bot.privacy import MaskPersonal, contains_personal, mask
-from bot.store import RECENT, Store, StoreUnavailable, UserRow, now
+from bot.store import NONE_OF_THESE, RECENT, Store, StoreUnavailable, UserRow, now
 from conversations import events as ev
 from conversations import machine, words
 from conversations import progress as counting
@@ -299,6 +299,7 @@ class Dialogue(places.Places, remind_view.Reminding):
             self.store.record_unanswered(turn.user.id, turn.lang, text, "suggest", offered)
             titles = [self._title(t, turn.lang) for t in offered]
             buttons = [Button(title, bt.encode(bt.Pick(t))) for t, title in zip(offered, titles)]
+            buttons.append(Button(render.say("none_of_these", turn.lang), bt.encode(bt.NoneOfThese())))
             return self._reply(turn, render.render("suggest", turn.lang, titles=titles), "suggest",
                                buttons=buttons, fallback=True, confidence=decision.confidence)
         self.store.record_unanswered(turn.user.id, turn.lang, text, "fallback", offered, known)
@@ -665,6 +666,10 @@ class Dialogue(places.Places, remind_view.Reminding):
             case bt.NotThat():  # "No" to "Do you mean ...?": the guess was wrong, and that is all we had
                 return self._reply(turn, render.say("not_that", turn.lang), "fallback", fallback=True,
                                    buttons=[person_button(turn.lang)])
+            case bt.NoneOfThese():  # under "did you mean": curators see that the question has no topic yet
+                self.store.record_choice(turn.user.id, NONE_OF_THESE)
+                text = render.render("none_fit", turn.lang, contact=self.switch.contact.lines(turn.lang))
+                return self._reply(turn, text, "fallback", fallback=True, buttons=[person_button(turn.lang)])
             case bt.Person():
                 return self._escalate(turn)
             case bt.Undo() | bt.Forget() | bt.Switch():

@@ -10,7 +10,7 @@ answer them):
    "that's not what I asked" (bot.doubts), by topic, with the questions it answered;
 3. the topics with the most 👎, and with the most 👍;
 4. "did you mean" questions and the topic the user then picked: a question variant to add to that
-   topic's YAML;
+   topic's YAML; and those where the user pressed "None of these": a question no topic answers yet;
 5. the known gaps: questions that fell into an `uncovered` topic (social insurance the documents do
    not answer), by gap, with their most frequent wordings: where a new source would help most.
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from bot.privacy import mask
+from bot.store import NONE_OF_THESE
 from knowledge.text import normalize
 
 LANGS = ("en", "es", "zh")
@@ -180,20 +181,25 @@ def variants_section(questions: list[dict]) -> str:
     title = '"Did you mean" choices: question variants to add to a topic'
     picked: dict[tuple[str, str, str], list] = {}  # (lang, normalised text, topic) -> [count, text]
     for row in questions:
-        if row.get("kind") != "suggest" or not row.get("chosen"):
+        if row.get("kind") != "suggest" or not row.get("chosen") or row["chosen"] == NONE_OF_THESE:
             continue
         text = display(row.get("text") or "")
         key = (row.get("lang") or "?", normalize(text) or text, row["chosen"])
         picked.setdefault(key, [0, text])[0] += 1
-    if not picked:
+    nothing = [row for row in questions if row.get("kind") == "suggest" and row.get("chosen") == NONE_OF_THESE]
+    if not picked and not nothing:
         return f"{title}\n  (none)"
-    lines = [title]
+    lines = [title] if picked else [title, "  (none)"]
     ranked = sorted(picked.items(), key=lambda kv: -kv[1][0])
     for (lang, _, topic), (n, text) in ranked[:TOP_VARIANTS]:
         lines.append(f"  {n:>4}  [{lang}] \"{shorten(text)}\" → {topic}  "
                      f"(add under questions: {lang} in {TOPIC_FILE.format(topic)})")
     if len(ranked) > TOP_VARIANTS:
         lines.append(f"  … and {len(ranked) - TOP_VARIANTS} more")
+    if nothing:  # none of the topics offered was it: a topic to write, or a wording the matcher misread
+        lines.append('  "None of these": no topic offered was what they asked')
+        for g in group_questions(nothing)[:TOP_VARIANTS]:
+            lines.append(f"  {g.count:>4}  [{g.lang}] \"{shorten(g.text)}\"")
     return "\n".join(lines)
 
 

@@ -156,6 +156,10 @@ def m009_telegram_offers(db: sqlite_utils.Database) -> None:
 
 
 # -- values --------------------------------------------------------------------------------------
+# What a "did you mean" question chose when the user pressed "None of these" (no topic id has brackets).
+NONE_OF_THESE = "(none of these)"
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -478,7 +482,8 @@ class Store:
         ).lastrowid
 
     def record_choice(self, user_id: str, topic: str) -> None:
-        """The topic a user picked from a "did you mean" list, on their latest such question."""
+        """The topic a user picked from a "did you mean" list, on their latest such question
+        (NONE_OF_THESE when they said none of them is what they asked)."""
         user_id = user_key(user_id)
         self._write1(
             """update unanswered set chosen = ? where id = (select max(id) from unanswered

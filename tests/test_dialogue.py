@@ -345,9 +345,10 @@ def test_an_unanswered_question_is_recorded_for_curators(dialogue):
 def test_did_you_mean_gives_two_or_three_buttons_and_pressing_one_answers_it(dialogue, text, lang):
     reply = dialogue.say("u1", text)
     assert (reply.kind, reply.fallback, reply.topic, reply.lang) == ("suggest", True, None, lang)
-    assert 2 <= len(reply.buttons) <= 3
+    picks, last = reply.buttons[:-1], reply.buttons[-1]
+    assert 2 <= len(picks) <= 3 and last.label == say("none_of_these", lang)  # the list ends with "None of these"
     assert say("suggest", lang) in reply.text
-    for n, b in enumerate(reply.buttons, 1):
+    for n, b in enumerate(picks, 1):
         assert b.id.startswith("pick:")
         assert f"{n}. {b.label}" in reply.text
     chosen = reply.buttons[1]

@@ -104,6 +104,8 @@ def role(button: Button) -> str:
     pressed = bt.decode(button.id)
     if isinstance(pressed, bt.Vote):
         return "feedback"
+    if isinstance(pressed, bt.NoneOfThese):  # the way out of a "did you mean" list: last, where Cancel goes
+        return "cancel"
     if isinstance(pressed, bt.Step):
         name = event_name(pressed.event)
         if name in FORWARD:
