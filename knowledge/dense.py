@@ -5,11 +5,12 @@ thing; a multilingual sentence encoder can. Each topic is represented by its que
 titles (in every language: the encoder is cross-lingual) and by its answer text per language; a
 question's similarity to a topic is the best cosine to any of them (see Dense.similarities).
 
-The knowledge base's vectors are computed once and kept on disk, in a file named by a hash of the
-model's name and version and of every text embedded: change one variant and the file name changes,
-so it is rebuilt; change nothing and the next process only reads it (a few ms), which keeps the first
-reply fast. The cache lives in SOCIALBOT_CACHE_DIR, else $XDG_CACHE_HOME/socialbot, else ~/.cache/socialbot.
-Writing a new file deletes that model's older ones but the few most recently used (prune()).
+The knowledge base's vectors are computed once and kept on disk, each under a hash of the model's
+name and version and of the text embedded: change one variant and only it is embedded again; change
+nothing and the next process only reads them (a few ms), which keeps the first reply fast. One file
+per model holds them, bounded (KEEP): this content's vectors first, then those of its recent versions
+and of other checkouts sharing the cache; writing it deletes older versions' files (prune()). The
+cache lives in SOCIALBOT_CACHE_DIR, else $XDG_CACHE_HOME/socialbot, else ~/.cache/socialbot.
 
 The encoder is optional: SOCIALBOT_DENSE=off (or a missing or broken package) leaves the matcher
 lexical, and load() says so in one log line.
@@ -22,16 +23,16 @@ import logging
 import os
 import re
 import threading
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
 ENV = "SOCIALBOT_DENSE"  # off | use | e5 (default: DEFAULT_MODEL)
 DEFAULT_MODEL = "use"
-KEEP_FILES = 3  # cache files kept per model: the one in use and the few before it
 QUERY_CACHE = 8192  # question vectors remembered: a repeat costs a lookup, not an encoder pass
 _RUN = re.compile(r"(.)\1{3,}")  # "xxxxxxxx", "!!!!!!": a key held down, not a word
 _NOT_A_WORD = re.compile(r"\b[a-z0-9]{31,}\b")  # longer than any word: pasted junk or a key held down
@@ -87,18 +88,72 @@ def one_blas_thread(backend=None) -> None:
         backend._threadpool = None
 
 
+class PrefixTable:
+    """USE's tokenizer's vocabulary (every piece and every prefix of one: piece id + 1, or 0 for a prefix
+    only), as sorted 64-bit hashes instead of a dict of 251,000 strings.
+
+    Unpickling that dict was a seventh of a start's CPU; two flat arrays unpickle as bytes. The tokenizer
+    only ever calls get() on substrings of the text it is given, so a lookup hashes the substring and
+    bisects; what was looked up is remembered (bounded). Two keys of the vocabulary never share a hash
+    (checked when the table is made); a substring outside it matches one with odds of 1 in 7e13."""
+
+    REMEMBER = 200_000
+
+    def __init__(self, prefixes: dict[str, int]):
+        from array import array
+
+        pairs = sorted((self.hash(key), value) for key, value in prefixes.items())
+        self.hashes = array("Q", (h for h, _ in pairs))
+        self.values = array("l", (v for _, v in pairs))
+        if any(a == b for a, b in zip(self.hashes, self.hashes[1:])):
+            raise ValueError("two vocabulary entries share a hash")
+        self._seen: dict[str, int | None] = {}
+
+    @staticmethod
+    def hash(key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+    def get(self, key: str, default=None):
+        try:
+            return self._seen[key]
+        except KeyError:
+            pass
+        from bisect import bisect_left
+
+        h = self.hash(key)
+        i = bisect_left(self.hashes, h)
+        found = self.values[i] if i < len(self.hashes) and self.hashes[i] == h else default
+        if len(self._seen) >= self.REMEMBER:
+            self._seen.clear()
+        self._seen[key] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __getstate__(self):
+        return {"hashes": self.hashes, "values": self.values}
+
+    def __setstate__(self, state):
+        self.hashes, self.values, self._seen = state["hashes"], state["values"], {}
+
+
+SNAPSHOT = 2  # the snapshot's own format: its files are named by it, so an older one is never misread
+
+
 def _thaw_use(model, name: str) -> None:
     """Give `model` its tokenizer and weights from a snapshot in the cache, made on first use.
 
     Loading USE the package's way parses a 2.5 MB tokenizer model in pure Python and inflates a 65 MB
-    table: seconds, far over the 1 s a first reply may take. The snapshot (the tokenizer pickled, the
-    table as a memory-mapped .npy) loads in tens of ms. It is our own file in the user's cache, named by
-    the package version; anything wrong with it and the model loads the package's way."""
+    table: seconds, far over the 1 s a first reply may take. The snapshot (the tokenizer pickled with its
+    vocabulary as a PrefixTable, the table as a memory-mapped .npy) loads in a few ms. It is our own file
+    in the user's cache, named by the package version; anything wrong with it and the model loads the
+    package's way."""
     import pickle
 
     import numpy as np
 
-    slug = name.replace("/", "-")
+    slug = f"{name.replace('/', '-')}-s{SNAPSHOT}"
     directory = cache_dir()
     state, table = directory / f"{slug}.pickle", directory / f"{slug}-table.npy"
     try:
@@ -112,8 +167,12 @@ def _thaw_use(model, name: str) -> None:
     backend = model._model  # loads the package's way
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        sp = backend.sp
+        vocabulary = PrefixTable(sp._prefixes)
         full, backend.table = backend.table, None
         limiter, backend._threadpool = getattr(backend, "_threadpool", None), None  # not picklable
+        # The pieces' texts are only for decoding ids back to text, which the bot never does.
+        prefixes, pieces, sp._prefixes, sp._pieces = sp._prefixes, sp._pieces, vocabulary, None
         try:
             tmp = state.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as f:
@@ -123,9 +182,13 @@ def _thaw_use(model, name: str) -> None:
                 np.save(f, full, allow_pickle=False)
             os.replace(tmp_table, table)
             os.replace(tmp, state)  # last: a snapshot is only read once both files are whole
+            for older in (f"{name.replace('/', '-')}.pickle", f"{name.replace('/', '-')}-table.npy"):
+                with contextlib.suppress(OSError):  # the format before PrefixTable: 85 MB nothing reads
+                    (directory / older).unlink()
         finally:
             backend.table, backend._threadpool = full, limiter
-    except OSError as exc:
+            sp._prefixes, sp._pieces = prefixes, pieces
+    except (OSError, ValueError) as exc:
         log.warning("dense model snapshot not written (%s): %s", directory, exc)
 
 
@@ -186,70 +249,112 @@ def cache_dir() -> Path:
     return base / "socialbot"
 
 
+KEEP = 8192  # vectors kept per model: this knowledge base's and, after them, those of its recent versions
+
+
+def text_keys(model: str, texts: list[str]) -> list[int]:
+    """What each text's vector is kept under: the model, the text, and how many times the same text came
+    before it in the list. A text embedded beside others can differ from its copy elsewhere in the last
+    bit of a float; kept apart, the vectors read back are exactly those embedded."""
+    seen: dict[str, int] = defaultdict(int)
+    keys = []
+    for text in texts:
+        digest = hashlib.blake2b(f"{model}\0{seen[text]}\0{text}".encode("utf-8"), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little"))
+        seen[text] += 1
+    return keys
+
+
 def family(model: str) -> str:
     """The model without its version ("use-m3/0.2.1" -> "use-m3"): what a cache file is kept per."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", model.split("/", 1)[0]) or "model"
 
 
-def content_key(model: str, texts: Iterable[str]) -> str:
-    """What the cache file is named by: the model and every text, in order."""
-    h = hashlib.sha256(model.encode())
-    for text in texts:
-        h.update(b"\0" + text.encode("utf-8"))
-    return h.hexdigest()[:24]
+def _store_path(directory: Path, model: str) -> Path:
+    return directory / f"vectors-{re.sub(r'[^A-Za-z0-9_.-]', '-', model)}.npy"
 
 
-def document_vectors(enc: Encoder, texts: list[str], directory: Path | None = None):
-    """The texts' vectors, read from the cache when it holds exactly these texts for this model,
-    else computed and written (atomically: a half-written file is never read)."""
-    import numpy as np
-
-    directory = cache_dir() if directory is None else directory
-    path = directory / f"kb-{family(enc.name)}-{content_key(enc.name, texts)}.npy"
-    try:
-        vectors = np.load(path, allow_pickle=False)
-        if vectors.shape[0] == len(texts):
-            with contextlib.suppress(OSError):  # in use: what prune() keeps
-                os.utime(path)
-            return vectors
-    except (OSError, ValueError):
-        pass
-    vectors = enc.document(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            np.save(f, vectors, allow_pickle=False)
-        os.replace(tmp, path)
-        log.info("dense vectors for %d texts written to %s", len(texts), path)
-        prune(directory, enc.name, path)
-    except OSError as exc:  # a read-only home: recompute next time, but answer now
-        log.warning("dense vector cache not written (%s): %s", path, exc)
-    return vectors
-
-
-def prune(directory: Path, model: str, written: Path, keep: int = KEEP_FILES) -> list[Path]:
-    """Delete this model's cache files but the `keep` most recently used (`written` among them), and
-    the files older versions named by content alone. Every content edit writes a new file; without
-    this the cache grows by one file an edit, forever. A few are kept, not one, because checkouts of
-    different content (branches, worktrees) share the cache and must not rebuild each other's."""
-    mine = re.compile(rf"kb-{re.escape(family(model))}-[0-9a-f]{{24}}\.npy")
-    unnamed = re.compile(r"kb-[0-9a-f]{24}\.npy")  # written before files carried the model
-    kept, gone = [], []
-    for path in directory.glob("kb-*.npy"):
-        if path == written:
-            continue
-        if unnamed.fullmatch(path.name):
-            gone.append(path)
-        elif mine.fullmatch(path.name):
-            with contextlib.suppress(OSError):
-                kept.append((path.stat().st_mtime_ns, path))
-    kept.sort(reverse=True)
-    gone += [path for _, path in kept[keep - 1:]]
+def prune(directory: Path, model: str, written: Path) -> list[Path]:
+    """Delete the files this store replaces: the same model family's stores of other versions, and the
+    files of one whole knowledge base each (kb-*.npy) that came before per-text stores."""
+    mine = re.compile(rf"vectors-{re.escape(family(model))}-.+\.npy")
+    gone = [p for p in directory.glob("*.npy")
+            if p != written and (p.name.startswith("kb-") or mine.fullmatch(p.name))]
     for path in gone:
         with contextlib.suppress(OSError):  # another process pruned it first
             path.unlink()
     return gone
+
+
+def _read_store(path: Path):
+    """(keys, vectors) of a vector store, or None when there is none or it cannot be read whole."""
+    import numpy as np
+
+    try:
+        with path.open("rb") as f:
+            keys = np.load(f, allow_pickle=False)
+            vectors = np.load(f, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if keys.dtype != np.uint64 or vectors.ndim != 2 or len(keys) != len(vectors):
+        return None
+    return keys, vectors
+
+
+def document_vectors(enc: Encoder, texts: list[str], directory: Path | None = None):
+    """The texts' vectors: those the store on disk holds for this model are read, only the others are
+    embedded, and the store is written again (atomically: a half-written file is never read).
+
+    Kept per text, not per knowledge base: a curator's edit re-embeds the texts it changed, not all
+    1,800 (seconds on one core), so the first reply after a content change stays fast too."""
+    import numpy as np
+
+    directory = cache_dir() if directory is None else directory
+    path = _store_path(directory, enc.name)
+    keys = text_keys(enc.name, texts)
+    stored = _read_store(path)
+    known: dict[int, int] = {}
+    if stored is not None:
+        known = {k: i for i, k in enumerate(stored[0].tolist())}
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    if not missing and texts:
+        return stored[1][[known[k] for k in keys]]
+    if len(missing) == len(texts):  # nothing known: all of them at once, as they always were embedded
+        vectors = enc.document(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+    else:
+        embedded = dict(zip((keys[i] for i in missing), enc.document([texts[i] for i in missing])))
+        old = stored[1]
+        vectors = np.stack([embedded[k] if k in embedded else old[known[k]] for k in keys])
+    if texts:
+        _write_store(path, enc.name, keys, vectors, stored)
+    return vectors
+
+
+def _write_store(path: Path, model: str, keys: list[int], vectors, stored) -> None:
+    """These texts' vectors first, then the others the store held (other versions of the content, other
+    checkouts on the machine), up to KEEP."""
+    import numpy as np
+
+    current = dict(zip(keys, vectors))
+    rows_k, rows_v = list(current), list(current.values())
+    if stored is not None:
+        for k, v in zip(stored[0].tolist(), stored[1]):
+            if len(rows_k) >= KEEP:
+                break
+            if k not in current and len(v) == len(rows_v[0]):
+                rows_k.append(k)
+                rows_v.append(v)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            np.save(f, np.array(rows_k, dtype=np.uint64), allow_pickle=False)
+            np.save(f, np.stack(rows_v).astype(np.float32, copy=False), allow_pickle=False)
+        os.replace(tmp, path)
+        log.info("dense vectors: %d texts, %d kept in %s", len(current), len(rows_k), path)
+        prune(path.parent, model, path)
+    except OSError as exc:  # a read-only home: recompute next time, but answer now
+        log.warning("dense vector cache not written (%s): %s", path, exc)
 
 
 class Dense:

@@ -31,6 +31,18 @@ def test_every_subcommand_is_documented_in_the_readme(name):
         assert re.search(rf"socialbot {name} {action}\b", README), f"README.md lacks `socialbot {name} {action}`"
 
 
+def test_building_the_dialogue_leaves_the_cycle_collector_on():
+    """It is off while the knowledge base is built (nothing to collect there), never after."""
+    import gc
+
+    from bot import cli
+
+    assert gc.isenabled()
+    with cli._opened(None, memory=True) as store:
+        dialogue = cli._dialogue(store)
+        assert gc.isenabled() and dialogue.say("u", "hello").text
+
+
 def test_every_subcommand_has_a_parser_and_help():
     assert set(cli.commands) == set(COMMANDS)
     helptext = cli.get_help(click.Context(cli, info_name="socialbot"))

