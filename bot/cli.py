@@ -18,7 +18,7 @@ COMMANDS = {
     "batch": "JSON Lines in, one JSON reply line out per request (the protocol every check uses)",
     "telegram": "run the Telegram bot (the default when TELEGRAM_BOT_TOKEN is set)",
     "web": "the web chat a bureau puts on its site (tornado; works without JavaScript)",
-    "kb": "knowledge base tools: `kb check` validates topics and procedures",
+    "kb": "knowledge base tools: `kb check` validates topics and procedures, `kb vectors` ships the dense vectors",
     "flows": "procedure tools: `flows list`, `flows diagram NAME` (Mermaid)",
     "report": "what users asked that the bot could not answer, and their feedback",
     "db": "database tools: `db backup PATH`",
@@ -204,6 +204,21 @@ def kb_check() -> int:
           + (f" ({len(warnings)} warning(s))" if warnings else "")
           + f"; content reviewed on {bot.checks.reviewed_date()}")
     return 1 if problems else 0
+
+
+@kb.command("vectors", help="write the knowledge base's dense vectors into the package, so that a fresh "
+                            "checkout or install starts without embedding them")
+def kb_vectors() -> int:
+    from knowledge import dense
+
+    with _opened(None, memory=True) as store:
+        scorer = _dialogue(store).matcher.dense
+    if scorer is None:
+        print("socialbot kb vectors: the dense model is off or cannot load (see the log)", file=sys.stderr)
+        return 1
+    path = dense.ship(scorer.encoder, scorer.texts)
+    print(f"{len(scorer.texts)} vectors written to {path}")
+    return 0
 
 
 @command("flows", cls=InOrder)

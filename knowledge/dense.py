@@ -249,6 +249,7 @@ def cache_dir() -> Path:
     return base / "socialbot"
 
 
+SHIPPED = Path(__file__).resolve().parent  # where ship() keeps the knowledge base's vectors, in the package
 KEEP = 8192  # vectors kept per model: this knowledge base's and, after them, those of its recent versions
 
 
@@ -302,8 +303,9 @@ def _read_store(path: Path):
 
 
 def document_vectors(enc: Encoder, texts: list[str], directory: Path | None = None):
-    """The texts' vectors: those the store on disk holds for this model are read, only the others are
-    embedded, and the store is written again (atomically: a half-written file is never read).
+    """The texts' vectors: those the store on disk holds for this model (or the one shipped in the
+    package, see ship()) are read, only the others are embedded, and the store is written again
+    (atomically: a half-written file is never read).
 
     Kept per text, not per knowledge base: a curator's edit re-embeds the texts it changed, not all
     1,800 (seconds on one core), so the first reply after a content change stays fast too."""
@@ -313,28 +315,36 @@ def document_vectors(enc: Encoder, texts: list[str], directory: Path | None = No
     path = _store_path(directory, enc.name)
     keys = text_keys(enc.name, texts)
     stored = _read_store(path)
-    known: dict[int, int] = {}
-    if stored is not None:
-        known = {k: i for i, k in enumerate(stored[0].tolist())}
+    sources = [s for s in (stored, _read_store(_store_path(SHIPPED, enc.name))) if s is not None]
+    known: dict[int, tuple[int, int]] = {}  # key -> (source, row)
+    for n, (source_keys, _) in enumerate(sources):
+        for row, key in enumerate(source_keys.tolist()):
+            known.setdefault(key, (n, row))
     missing = [i for i, k in enumerate(keys) if k not in known]
-    if not missing and texts:
-        return stored[1][[known[k] for k in keys]]
     if len(missing) == len(texts):  # nothing known: all of them at once, as they always were embedded
         vectors = enc.document(texts) if texts else np.zeros((0, 1), dtype=np.float32)
     else:
-        embedded = dict(zip((keys[i] for i in missing), enc.document([texts[i] for i in missing])))
-        old = stored[1]
-        vectors = np.stack([embedded[k] if k in embedded else old[known[k]] for k in keys])
-    if texts:
+        embedded = dict(zip((keys[i] for i in missing), enc.document([texts[i] for i in missing]))) \
+            if missing else {}
+        vectors = np.stack([embedded[k] if k in embedded else sources[known[k][0]][1][known[k][1]] for k in keys])
+    if missing:
         _write_store(path, enc.name, keys, vectors, stored)
     return vectors
+
+
+def ship(enc: Encoder, texts: list[str], directory: Path | None = None) -> Path:
+    """Write these texts' vectors into the package (`socialbot kb vectors`): a fresh checkout, an
+    install or a new container then starts without embedding them, whatever its own cache holds. All
+    at once, as a start with an empty cache embeds them; texts edited since are embedded at start (and
+    kept in the user's cache) until the file is written again."""
+    path = _store_path(SHIPPED if directory is None else directory, enc.name)
+    _save_store(path, text_keys(enc.name, texts), list(enc.document(texts)))
+    return path
 
 
 def _write_store(path: Path, model: str, keys: list[int], vectors, stored) -> None:
     """These texts' vectors first, then the others the store held (other versions of the content, other
     checkouts on the machine), up to KEEP."""
-    import numpy as np
-
     current = dict(zip(keys, vectors))
     rows_k, rows_v = list(current), list(current.values())
     if stored is not None:
@@ -346,15 +356,22 @@ def _write_store(path: Path, model: str, keys: list[int], vectors, stored) -> No
                 rows_v.append(v)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            np.save(f, np.array(rows_k, dtype=np.uint64), allow_pickle=False)
-            np.save(f, np.stack(rows_v).astype(np.float32, copy=False), allow_pickle=False)
-        os.replace(tmp, path)
+        _save_store(path, rows_k, rows_v)
         log.info("dense vectors: %d texts, %d kept in %s", len(current), len(rows_k), path)
         prune(path.parent, model, path)
     except OSError as exc:  # a read-only home: recompute next time, but answer now
         log.warning("dense vector cache not written (%s): %s", path, exc)
+
+
+def _save_store(path: Path, keys: list[int], vectors: list) -> None:
+    """A vector store: its keys, then its vectors, in one file replaced at once."""
+    import numpy as np
+
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        np.save(f, np.array(keys, dtype=np.uint64), allow_pickle=False)
+        np.save(f, np.stack(vectors).astype(np.float32, copy=False), allow_pickle=False)
+    os.replace(tmp, path)
 
 
 class Dense:
@@ -383,6 +400,7 @@ class Dense:
                     texts.append(answer)
                     owner.append(i)
                     is_answer.append(True)
+        self.texts = texts
         self.vectors = document_vectors(enc, texts, directory)
         self.owner = np.asarray(owner, dtype=np.int64)
         self.is_answer = np.asarray(is_answer, dtype=bool)

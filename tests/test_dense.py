@@ -17,6 +17,12 @@ KB = load()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def no_shipped_vectors(tmp_path_factory, monkeypatch):
+    """The cache tests count what is embedded: the vectors shipped in the package would answer them."""
+    monkeypatch.setattr(dense, "SHIPPED", tmp_path_factory.mktemp("package"))
+
+
 @pytest.fixture(scope="session")
 def encoder():
     enc = dense.encoder(dense.DEFAULT_MODEL)
@@ -117,6 +123,35 @@ def test_the_store_keeps_this_content_first_and_is_bounded(encoder, tmp_path, mo
     assert counting.texts == 0  # the latest version is whole, and the one before it
     dense.Dense(counting.encoder, version(0), tmp_path)
     assert counting.texts == 1  # the oldest one's own variant was dropped
+
+
+def test_shipped_vectors_answer_a_checkout_whose_cache_is_empty(encoder, tmp_path):
+    counting = Counting(encoder)
+    entries = _topics("review-months", "greeting")
+    texts = dense.Dense(encoder, entries, tmp_path / "made").texts
+    dense.ship(counting.encoder, texts)
+    shipped = counting.texts
+    assert shipped == len(texts)
+    fresh = dense.Dense(counting.encoder, entries, tmp_path / "empty")
+    assert counting.texts == shipped  # nothing embedded at start
+    months = KB.topics["review-months"]
+    edited = _topics("review-months", "greeting",
+                     questions={**months.questions, "en": (*months.questions["en"], "which month is the check")})
+    dense.Dense(counting.encoder, edited, tmp_path / "empty")
+    assert counting.texts == shipped + 1  # an edit since the file was written: that text alone
+    assert (fresh.vectors == encoder.document(texts)).all()  # exactly what a start embedding all of them gets
+
+
+def test_kb_vectors_writes_every_text_the_dialogue_embeds(encoder, tmp_path):
+    from bot.cli import main
+
+    assert main(["kb", "vectors"]) == 0
+    (path,) = dense.SHIPPED.glob("vectors-*.npy")
+    keys, vectors = dense._read_store(path)
+    from bot.dialogue import Dialogue
+
+    scorer = Dialogue().matcher.dense
+    assert keys.tolist() == dense.text_keys(encoder.name, scorer.texts) and len(vectors) == len(scorer.texts)
 
 
 def test_a_damaged_cache_file_is_rebuilt_not_trusted(encoder, tmp_path):
