@@ -231,6 +231,9 @@ class Dialogue(places.Places, remind_view.Reminding):
         if norm.isdigit() and 1 <= int(norm) <= len(turn.user.buttons):
             # "2" after a numbered "did you mean" list (or any buttons): the second one, as the console does
             return self._button(list(turn.user.buttons.values())[int(norm) - 1], turn)
+        answered = self._yes_or_no(text, norm, turn)  # "no" to "Erase it all?"
+        if answered is not None:
+            return answered
         if intents.intent("resume", text, norm):  # "go back to where I was"
             return self._go_back(turn)
         if intents.intent("forget", text, norm):

@@ -8,7 +8,7 @@ from its start. A mixin of the Dialogue: these replies are drawn with its own st
 from __future__ import annotations
 
 from bot import buttons as bt
-from bot import render
+from bot import intents, render
 from bot.messages import Button
 from conversations import events as ev
 from conversations import machine
@@ -35,6 +35,20 @@ class Places:
             case bt.Switch(flow_id, option) if flow_id in self.flows:
                 return self._start_flow(self.flows[flow_id], turn, option, switch=True)
         return None
+
+    def _yes_or_no(self, text: str, norm: str, turn):
+        """"no" typed to "Erase it all?", "yes" to "Switch to X?": the button that answer is, pressed;
+        None when the message is not a yes or a no, or the last reply asked no such question."""
+        yes = bool(intents.intent("yes", text, norm))
+        if not yes and not intents.intent("no", text, norm):
+            return None
+        ids = list(turn.user.buttons.values())
+        actions = [bt.decode(bid) for bid in ids]
+        if bt.Forget(True) in actions:
+            return self._button(bt.encode(bt.Forget(yes)), turn)
+        if len(ids) != 2 or not isinstance(actions[0], bt.Switch):
+            return None
+        return self._button(ids[0] if yes else ids[1], turn)  # Switch, or Stay
 
     def _in(self, turn) -> machine.State | None:
         """The procedure the user is in, when it is one the content still has."""

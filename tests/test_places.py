@@ -152,3 +152,27 @@ def test_forget_asks_first_and_no_keeps_everything(dialogue, lang):
     dialogue.say("u", "/forget")
     gone = dialogue.say("u", label(asked, "forget:yes"))
     assert render.say("forgotten", lang) in gone.text and dialogue.store.holds("u") == 0
+
+
+YES = {"en": "yes", "es": "sí", "zh": "是的"}
+NO = {"en": "no", "es": "no", "zh": "不"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_typed_yes_or_no_answers_the_question_its_buttons_ask(dialogue, lang):
+    """In a hurry people answer "Erase it all?" or "Switch to X?" with a word, not the label."""
+    place = at_materials_with_a_tick(dialogue, "u", lang)
+    dialogue.say("u", "/forget")
+    kept = dialogue.say("u", NO[lang])
+    assert render.say("forget_kept", lang) in kept.text and dialogue.store.user("u").flow_state == place
+    assert dialogue.store.user("u").misses == 0  # not a "didn't catch that"
+    dialogue.say("u", button="flow:personal_payment:start")
+    stay = dialogue.say("u", NO[lang])
+    assert (stay.kind, stay.flow, stay.step) == ("step", "enterprise_review", "materials")
+    dialogue.say("u", button="flow:personal_payment:start")
+    switched = dialogue.say("u", YES[lang])
+    assert (switched.kind, switched.flow, switched.lang) == ("step", "personal_payment", lang)
+    dialogue.say("u", "/forget")
+    gone = dialogue.say("u", YES[lang])
+    assert render.say("forgotten", lang) in gone.text and dialogue.store.holds("u") == 0
+    assert dialogue.say("u", NO[lang]).kind != "command"  # asked nothing: "no" is no answer to anything
