@@ -163,6 +163,7 @@ async def test_a_procedure_walked_by_buttons_is_one_message_and_n_edits_with_one
     [language, step] = api.shown(60)  # "/language en", then the procedure's one message
     assert len(edits(api, 60)) == len(steps)  # every press after the first step, and the summary
     assert all(e.params["message_id"] == step_message(api, 60) for e in edits(api, 60))
+    assert all(e.params["text"].startswith("<b>" + flow.title["en"] + " · ") for e in edits(api, 60)[:-1])
     assert api.shown(60)[-1]["text"].startswith("✅")
     assert api.live_keyboards(60) == [language["message_id"], step["message_id"]]  # no step but the last
 
@@ -264,6 +265,8 @@ async def test_a_start_payload_opens_its_procedure_in_the_users_language(api, bo
     api.push_text(80, "/start enterprise_review", lang=lang)
     [sent] = await api.wait_sent(80)
     assert flow.title[lang] in sent["plain"] and step_of(sent["plain"], lang) == (1, 5)
+    heading = html.escape(flow.title[lang], quote=False) + " · " + render.say("step_of", lang, k=1, n=5)
+    assert f"<b>{heading}</b>\n" in sent["text"]  # the step's heading bold, as an answer's title
     assert flow.steps[flow.start].text[lang] in sent["plain"]
 
 

@@ -32,7 +32,8 @@ from telegram.ext import (Application, ApplicationBuilder, ApplicationHandlerSto
 
 from bot import render
 from bot.channels.telegram_answer import answer_view
-from bot.channels.telegram_format import KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, to_html
+from bot.channels.telegram_format import (KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, step_html,
+                                          to_html)
 from bot.channels.telegram_runtime import PerChatRateLimiter, PerUserOrder, Settings
 from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without, without_feedback
 from bot.channels.telegram_webhook import WebhookServer
@@ -69,7 +70,7 @@ class TelegramChannel:
         self.workers = ThreadPoolExecutor(max_workers=DIALOGUE_THREADS, thread_name_prefix="dialogue")
         # What a message offers besides its keyboard (the options "More…" hides, the rest behind "Read
         # more") and which message shows each user's step are in the store: a restart keeps them.
-        self.steps = StepMessages(self.store)
+        self.steps = StepMessages(self.store, self.as_html)
 
     # -- updates ------------------------------------------------------------------------------
     async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -195,7 +196,7 @@ class TelegramChannel:
                    answering: TgMessage | None = None) -> None:
         """The reply as one or more HTML messages; the keyboard goes with the last part. An answer is
         one short message, the rest behind "Read more"."""
-        parts, buttons, rest = [to_html(p) for p in split_text(reply.text)], reply.buttons, None
+        parts, buttons, rest = [self.as_html(reply, p) for p in split_text(reply.text)], reply.buttons, None
         topic = self.answer_topic(reply)
         if topic is not None:
             first, rest = answer_view(reply.text, reply.lang, topic.title[reply.lang], topic.answer[reply.lang])
@@ -230,6 +231,13 @@ class TelegramChannel:
     def keep(self, chat_id: int, message_id: int, kind: str, reply: Reply, value) -> None:
         with contextlib.suppress(StoreUnavailable):  # a full disk (the store logged it): the press says it is old
             self.store.keep_offer(chat_id, message_id, kind, reply.user, reply.lang, value)
+
+    def as_html(self, reply: Reply, text: str) -> str:
+        """A part of a reply as Telegram HTML: a step's heading bold, everything escaped."""
+        flows = getattr(self.dialogue, "flows", None) or {}  # a stand-in core in tests may have none
+        flow = flows.get(reply.flow) if reply.kind == "step" else None
+        return step_html(text, flow.title[reply.lang]) if flow is not None and reply.lang in flow.title \
+            else to_html(text)
 
     def answer_topic(self, reply: Reply):
         """The topic an answer is, for its title; None for anything that is not one topic's answer."""

@@ -45,6 +45,19 @@ def to_html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def step_html(text: str, title: str) -> str:
+    """A step as Telegram HTML: its heading ("Annual review on your phone · Step 3 of 7") bold, as an
+    answer's title is, the rest escaped. Text without that heading is only escaped."""
+    escaped = to_html(text)
+    head = to_html(title) + " · "
+    lines = escaped.split("\n")
+    for n, line in enumerate(lines):
+        if line.startswith(head):
+            lines[n] = f"<b>{line}</b>"
+            break
+    return "\n".join(lines)
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Parts of at most `limit` characters, cut at paragraph boundaries when possible."""
     text = text.strip() or "…"

@@ -69,8 +69,9 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
 class StepMessages:
     """Where each user's current step is shown: (chat, user) -> message id, in the store."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, as_html=None) -> None:
         self.store = store
+        self.as_html = as_html or (lambda reply, text: to_html(text))  # a part of a reply as Telegram HTML
 
     def may_edit(self, chat_id: int, user: str, message_id: int, data: str) -> bool:
         """A press on the message of the user's current step (or, not knowing it, on a step's button)."""
@@ -85,7 +86,7 @@ class StepMessages:
         if len(parts) != 1:
             return False
         try:
-            await bot.edit_message_text(to_html(parts[0]), chat_id=chat_id, message_id=message_id,
+            await bot.edit_message_text(self.as_html(reply, parts[0]), chat_id=chat_id, message_id=message_id,
                                         reply_markup=keyboard(reply.buttons, reply.lang, expanded=expanded))
         except BadRequest as err:
             if "not modified" not in str(err).lower():  # gone, too old: a new message will do
