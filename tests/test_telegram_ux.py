@@ -258,6 +258,32 @@ async def test_a_long_answer_is_one_screen_with_read_more_below_it(api, bot):
     assert acks[-1].params["text"] == render.say("kb_gone", "es")
 
 
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_side_question_in_a_procedure_is_the_short_answer_with_the_place_said_first(api, bot, built_dialogue,
+                                                                                          lang):
+    uid, flow = {"en": 71, "es": 72, "zh": 73}[lang], built_dialogue.flows["personal_payment"]
+    api.push_text(uid, "/language " + lang, lang=lang)
+    api.push_text(uid, "/start personal_payment", lang=lang)
+    api.push_text(uid, {"en": "How do I pay social insurance myself as a flexible worker?",
+                        "es": "¿Cómo pago yo mismo la seguridad social como trabajador flexible?",
+                        "zh": "灵活就业人员怎么自己交社保？"}[lang], lang=lang)
+    aside = (await api.wait_sent(uid, 3))[-1]
+    place = render.say("still_in_flow", lang, k=1, title=flow.title[lang])
+    assert place in aside["plain"] and len(aside["plain"]) <= 600  # the short answer, its place in sight
+    assert rows(aside)[0] == [(render.say("kb_read_more", lang), "kb:rest")]
+    assert flow.steps[flow.start].text[lang] not in aside["plain"]  # not the procedure all over again
+    answer_id = api.shown(uid)[-1]["message_id"]
+    api.press(uid, words.label("continue", lang), lang=lang)
+    back = (await api.wait_sent(uid, 4))[-1]
+    assert step_of(back["plain"], lang) == (1, 4)  # the step below: the answer is not overwritten
+    await api.wait_for(lambda: not any(d.startswith("flow:") for row in rows(api.shown(uid)[2]) for _, d in row),
+                       what="the answer's Continue gone")
+    answer = api.shown(uid)[2]
+    assert answer["message_id"] == answer_id and place in answer["text"]
+    assert rows(answer)[0] == [(render.say("kb_read_more", lang), "kb:rest")]  # the rest still to be read
+    assert api.live_keyboards(uid)[-1] == api.shown(uid)[-1]["message_id"]
+
+
 # -- entry from a poster ------------------------------------------------------------------------------
 @pytest.mark.parametrize("lang", LANGS)
 async def test_a_start_payload_opens_its_procedure_in_the_users_language(api, bot, built_dialogue, lang):

@@ -35,7 +35,7 @@ from bot.channels.telegram_answer import answer_view
 from bot.channels.telegram_format import (KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, step_html,
                                           to_html)
 from bot.channels.telegram_runtime import PerChatRateLimiter, PerUserOrder, Settings
-from bot.channels.telegram_steps import StepMessages, pop_up, press_kind, without, without_feedback
+from bot.channels.telegram_steps import READ, StepMessages, pop_up, press_kind, to_read, without, without_feedback
 from bot.channels.telegram_webhook import WebhookServer
 from bot.logs import redact
 from bot.messages import LANGS, Button, Message, Reply, hint_language
@@ -118,8 +118,8 @@ class TelegramChannel:
                 if await self.steps.edit(context.bot, chat_id, pressed, reply, expanded=expanded):
                     self.keep_menu(chat_id, pressed, reply, reply.buttons, replacing=True)
                     return
-            else:  # a step's button on an older message: it goes quiet, the answer comes below
-                await self.steps.retire(context.bot, chat_id, pressed)
+            else:  # a step's button on an older message or an answer: its step controls go, the step comes below
+                await self.steps.quiet(context.bot, chat_id, pressed)
         await self.send(context, chat_id, reply)
 
     async def acknowledge(self, query, text: str | None = None) -> None:
@@ -199,7 +199,8 @@ class TelegramChannel:
         parts, buttons, rest = [self.as_html(reply, p) for p in split_text(reply.text)], reply.buttons, None
         topic = self.answer_topic(reply)
         if topic is not None:
-            first, rest = answer_view(reply.text, reply.lang, topic.title[reply.lang], topic.answer[reply.lang])
+            first, rest = answer_view(reply.text, reply.lang, topic.title[reply.lang], topic.answer[reply.lang],
+                                      place=keeps_a_place(reply))
             parts = [first]
             if rest:
                 buttons = [Button(render.say("kb_read_more", reply.lang), KB_REST), *reply.buttons]
@@ -216,6 +217,9 @@ class TelegramChannel:
             self.keep_menu(sent.chat_id, sent.message_id, reply, buttons)
             if rest:
                 self.keep(sent.chat_id, sent.message_id, "rest", reply, rest)
+            if to_read(reply):  # what its keyboard keeps once "Continue" has been used
+                self.keep(sent.chat_id, sent.message_id, READ, reply, [{"label": b.label, "id": b.id} for b in buttons
+                                                                       if not b.id.startswith("flow:")])
         await self.steps.sent(context.bot, chat_id, reply, sent.message_id if sent is not None else None)
 
     def keep_menu(self, chat_id: int, message_id: int, reply: Reply, buttons: list[Button], *,
@@ -336,6 +340,12 @@ def never_sent(err: TimedOut) -> bool:
 
 
 # -- reading a message ----------------------------------------------------------------------------
+def keeps_a_place(reply: Reply) -> bool:
+    """An answer to a side question inside a procedure: the core put its "Continue" first."""
+    first = reply.buttons[0].id.partition("@")[0] if reply.buttons else ""
+    return first.startswith("flow:") and first.endswith(":continue")
+
+
 def shows_more(markup) -> bool:
     """A keyboard with its "More…" button (the options it hides are not shown)."""
     return markup is not None and any(b.callback_data == KB_MORE for row in markup.inline_keyboard for b in row)

@@ -68,9 +68,15 @@ def cut(body: str, budget: int) -> tuple[str, str]:
     return head, ""
 
 
-def answer_view(text: str, lang: str, title: str, answer: str = "") -> tuple[str, str | None]:
+def answer_view(text: str, lang: str, title: str, answer: str = "", *, place: bool = False) -> tuple[str, str | None]:
     """The first message as Telegram HTML, and the rest as plain text (None when nothing is left).
-    What the core said before the topic's `answer` (that it is automated, a warning) stays first."""
+    What the core said before the topic's `answer` (that it is automated, a warning) stays first;
+    with `place`, so does the last paragraph, below the answer: where a side question left the user
+    in their procedure ("You're still at step 2 of …") must not hide behind "Read more"."""
+    after = ""
+    if place:
+        text, _, after = text.rstrip().rpartition("\n\n")
+        after = after.strip()
     body, sources, noted = split_answer(text, lang)
     start = body.find(answer[:40].strip()) if answer.strip() else -1
     before, body = (body[:start].strip(), body[start:]) if start > 0 else ("", body)
@@ -80,10 +86,10 @@ def answer_view(text: str, lang: str, title: str, answer: str = "") -> tuple[str
         footer = "📄 " + render.say("source", lang) + render.say("source_colon", lang) + names
         if len(footer) > FOOTER_MAX:
             footer = footer[:FOOTER_MAX - 1].rstrip() + "…"
-    budget = SHORT - len(before) - len(title) - len(footer) - 6
+    budget = SHORT - len(before) - len(title) - len(footer) - len(after) - 8
     head, tail = cut(body, budget)
     first = (f"{to_html(before)}\n\n" if before else "") + f"<b>{to_html(title)}</b>\n{to_html(head)}" \
-        + (f"\n\n<i>{to_html(footer)}</i>" if footer else "")
+        + (f"\n\n{to_html(after)}" if after else "") + (f"\n\n<i>{to_html(footer)}</i>" if footer else "")
     rest = [tail] if tail else []
     if sources:
         lead = render.say("source", lang) + render.say("source_colon", lang)

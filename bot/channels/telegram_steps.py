@@ -15,7 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot import buttons as bt
 from bot.channels.telegram_format import keyboard, split_text, to_html
-from bot.messages import Reply
+from bot.messages import Button, Reply
 from bot.store import StoreUnavailable
 from conversations.events import Tick
 
@@ -30,6 +30,14 @@ def press_kind(data: str) -> str:
     if isinstance(pressed, bt.Step) and pressed.tag is not None:
         return "tick" if isinstance(pressed.event, Tick) else "step"
     return "other"
+
+
+READ = "read"  # kept for a message to be read, not only pressed: the buttons it keeps when its step controls go
+
+
+def to_read(reply: Reply) -> bool:
+    """An answer (to a side question) or a fallback (a person's contact): never edited into a step."""
+    return reply.kind in ("answer", "fallback") and carries_a_step(reply)
 
 
 def carries_a_step(reply: Reply) -> bool:
@@ -75,6 +83,8 @@ class StepMessages:
 
     def may_edit(self, chat_id: int, user: str, message_id: int, data: str) -> bool:
         """A press on the message of the user's current step (or, not knowing it, on a step's button)."""
+        if self.store.offer(chat_id, message_id, READ) is not None:  # "Continue" under an answer: it stays
+            return False
         live = self.store.step_message(chat_id, user)
         if live is not None:
             return live == message_id
@@ -99,8 +109,14 @@ class StepMessages:
         """A new message went out: the step before it loses its keyboard."""
         before = self.store.step_message(chat_id, reply.user)
         if before is not None and before != message_id:
-            await self.retire(bot, chat_id, before)
+            await self.quiet(bot, chat_id, before)
         self._now_showing(chat_id, reply, message_id, before)
+
+    async def quiet(self, bot, chat_id: int, message_id: int) -> None:
+        """A message's step controls go: its whole keyboard, or, on a message to be read, only them."""
+        kept = self.store.offer(chat_id, message_id, READ)
+        buttons = [Button(b["label"], b["id"]) for b in kept[0] if isinstance(b, dict)] if kept else []
+        await self.retire(bot, chat_id, message_id, keyboard(buttons, kept[1]) if buttons else None)
 
     async def retire(self, bot, chat_id: int, message_id: int, keeping: InlineKeyboardMarkup | None = None) -> None:
         """The message's keyboard removed (or cut down to `keeping`)."""
