@@ -264,6 +264,9 @@ class Dialogue(places.Places, remind_view.Reminding):
                   in_flow: machine.State | None = None) -> Reply:
         norm = normalize(text) if norm is None else norm
         if intents.intent("guide", text, norm):
+            just = self._just_answered_walk(text, turn) if in_flow is None else None
+            if just is not None:  # "guide me step by step" alone, after an answer: through that answer
+                return self._start_flow(self.flows[just.flow], turn, just.flow_choice)
             # A procedure's own trigger phrase names it; otherwise "guide me through X": X alone says which.
             flow = self._flow_for(self.matcher.score(text, turn.lang, norm)[:1]) or self._flow_for(
                 self.matcher.score(intents.without("guide", text), turn.lang))
@@ -310,6 +313,15 @@ class Dialogue(places.Places, remind_view.Reminding):
         if turn.user.misses >= 2:
             return self._escalate(turn)
         return self._fallback(turn, offered, decision)
+
+    def _just_answered_walk(self, text: str, turn: Turn) -> Topic | None:
+        """The last answer, when a guide request names nothing else ("step by step please") and that
+        answer has a procedure: it is what they want to be walked through, not whatever "step by step"
+        matches best."""
+        if len(intents.without("guide", text)) > 4:  # more than "it", "eso", "这个"
+            return None
+        topic = self.kb.topics.get(turn.user.recent_topic or "")
+        return topic if topic is not None and topic.flow in self.flows else None
 
     def _decide(self, text: str, norm: str, turn: Turn, in_flow: machine.State | None):
         """The matcher's decision, settled by where the user is and checked against what was asked."""

@@ -475,6 +475,22 @@ def test_a_guide_request_that_names_the_way_starts_on_that_way(dialogue, text, l
         assert dialogue.say("u-way", words.LABELS["back"][lang]).step == "route"
 
 
+GUIDE_AFTER = {  # an answer, then a guide request naming nothing else -> where the walk starts
+    ("how do I pay social insurance myself?", "guide me step by step"): ("personal_payment", "get_forms"),
+    ("¿Cómo hago la revisión anual con Alipay?", "guíame paso a paso"): ("annual_review", "alipay_more"),
+    ("我妈妈第一次用支付宝做年审，怎么弄？", "一步一步教我"): ("annual_review", "alipay_more"),
+}
+
+
+def test_guide_me_alone_after_an_answer_walks_through_that_answer(dialogue):
+    """Not through whatever "step by step" matches best (it was the annual review, after any answer)."""
+    for n, ((question, guide), where) in enumerate(GUIDE_AFTER.items()):
+        assert dialogue.say(f"u-guide{n}", question).kind == "answer"
+        assert dialogue.say(f"u-guide{n}", guide).kind == "step"
+        assert (dialogue.store.user(f"u-guide{n}").flow_state or {}).get("step") == where[1], guide
+        assert dialogue.store.user(f"u-guide{n}").flow_state["flow"] == where[0]
+
+
 def test_typing_the_way_already_taken_keeps_the_step_and_is_no_miss(dialogue):
     first = dialogue.say("u-again", "walk me through the annual review with alipay step by step")
     again = dialogue.say("u-again", "Alipay")
