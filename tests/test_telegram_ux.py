@@ -151,6 +151,19 @@ async def test_more_on_a_step_reached_in_place_shows_its_options_and_a_tick_keep
     assert len(api.sent(43)) == 1
 
 
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_fallback_shows_talk_to_a_person_not_behind_more(api, bot, lang):
+    from bot import buttons as bt
+
+    uid = {"en": 44, "es": 45, "zh": 46}[lang]
+    api.push_text(uid, {"en": "what is the weather like in Beijing tomorrow", "es": "¿qué tiempo hará mañana en Pekín?",
+                        "zh": "明天北京天气怎么样"}[lang], lang=lang)
+    [fallback] = await api.wait_sent(uid)
+    keys = rows(fallback)
+    assert keys[-1] == [(render.say("person_button", lang), bt.encode(bt.Person()))]
+    assert len(keys) <= 4 and all(data != "kb:more" for row in keys for _, data in row)
+
+
 # -- one procedure, one message ----------------------------------------------------------------------
 def edits(api: FakeBotApi, chat: int) -> list:
     return [c for c in api.calls_to("editMessageText") if c.params.get("chat_id") == chat and c.status == 200]

@@ -111,10 +111,12 @@ def usable(button: Button) -> bool:
 
 
 def role(button: Button) -> str:
-    """Where a button goes on the keyboard: read (more), back, forward, cancel, feedback or option."""
+    """Where a button goes on the keyboard: read (more), back, forward, cancel, feedback, person or option."""
     if button.id == KB_REST:
         return "read"
     pressed = bt.decode(button.id)
+    if isinstance(pressed, bt.Person):  # a fallback's way to a human: on a row of its own, never behind "More…"
+        return "person"
     if isinstance(pressed, bt.Vote):
         return "feedback"
     if isinstance(pressed, bt.NoneOfThese):  # the way out of a "did you mean" list: last, where Cancel goes
@@ -141,8 +143,9 @@ def _tagged(bid: str) -> bool:
 
 def keyboard(buttons: list[Button], lang: str = "en", *, expanded: bool = False) -> InlineKeyboardMarkup | None:
     """Rows where a thumb expects them, the same on every step and in every language:
-    options one a row (three, then "More…" unless expanded), 👍 👎 side by side,
-    then the fixed row "◀ Back | Next ▶", then Cancel last.
+    options one a row (three, then "More…" unless expanded), 👍 👎 side by side, "Talk to a person"
+    (a fallback's way out must never hide behind "More…"), then the fixed row "◀ Back | Next ▶",
+    then Cancel last.
 
     On a step the fixed row is always drawn: where the core offers no Back (the first step)
     or no Next (a step that needs a choice), a stand-in keeps the place and answers with a
@@ -160,6 +163,7 @@ def keyboard(buttons: list[Button], lang: str = "en", *, expanded: bool = False)
         rows += [[_button(b.label, b.id)] for b in options]
     if by_role.get("feedback"):
         rows.append([_button(b.label, b.id) for b in by_role["feedback"]])
+    rows += [[_button(b.label, b.id)] for b in by_role.get("person", [])]
     back, forward = by_role.get("back", []), by_role.get("forward", [])
     step = _on_a_step(valid)
     if back or forward or step:
