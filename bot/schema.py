@@ -98,6 +98,8 @@ class Intents(Shape):
     resume: Intent
     person: Intent
     remind_on: Intent
+    yes: Intent  # a typed answer to "Erase it all?" or "Switch to X?" (bot/places.py)
+    no: Intent
     feedback_up: Intent
     feedback_down: Intent
     speak_en: Intent
