@@ -30,6 +30,7 @@ from telegram.helpers import effective_message_type
 from telegram.ext import (Application, ApplicationBuilder, ApplicationHandlerStop, CallbackQueryHandler,
                           ContextTypes, Defaults, MessageHandler, TypeHandler, filters)
 
+from bot import buttons as bt
 from bot import render
 from bot.channels.telegram_answer import answer_view
 from bot.channels.telegram_format import (KB_FIRST, KB_MORE, KB_REST, has_more, keyboard, split_text, step_html,
@@ -41,6 +42,7 @@ from bot.logs import redact
 from bot.messages import LANGS, Button, Message, Reply, hint_language
 from bot.reminders import due, next_window
 from bot.store import KEEP_OFFERS, StoreUnavailable, now
+from conversations.events import Continue
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +221,7 @@ class TelegramChannel:
                 self.keep(sent.chat_id, sent.message_id, "rest", reply, rest)
             if to_read(reply):  # what its keyboard keeps once "Continue" has been used
                 self.keep(sent.chat_id, sent.message_id, READ, reply, [{"label": b.label, "id": b.id} for b in buttons
-                                                                       if not b.id.startswith("flow:")])
+                                                                       if not isinstance(bt.decode(b.id), bt.Step)])
         await self.steps.sent(context.bot, chat_id, reply, sent.message_id if sent is not None else None)
 
     def keep_menu(self, chat_id: int, message_id: int, reply: Reply, buttons: list[Button], *,
@@ -342,8 +344,8 @@ def never_sent(err: TimedOut) -> bool:
 # -- reading a message ----------------------------------------------------------------------------
 def keeps_a_place(reply: Reply) -> bool:
     """An answer to a side question inside a procedure: the core put its "Continue" first."""
-    first = reply.buttons[0].id.partition("@")[0] if reply.buttons else ""
-    return first.startswith("flow:") and first.endswith(":continue")
+    first = bt.decode(reply.buttons[0].id) if reply.buttons else None
+    return isinstance(first, bt.Step) and isinstance(first.event, Continue)
 
 
 def shows_more(markup) -> bool:
