@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How the bot does on questions real people wrote on public pages (bench/real/, see its README).
 
-    .venv/bin/python bench/real.py                    # every set: tune.jsonl, tune2.jsonl and test.jsonl
+    .venv/bin/python bench/real.py                    # every set: tune.jsonl, tune2.jsonl, tune3.jsonl, test.jsonl
     .venv/bin/python bench/real.py --show-failures    # and every item not answered right
     .venv/bin/python bench/real.py bench/real/test.jsonl --cmd "other-bot batch"
 
@@ -36,9 +36,9 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# tune2.jsonl is a third batch kept entirely for tuning: more, and more varied, questions to tune on,
-# so the test half measures what was not fitted (see bench/real/README.md).
-HALVES = [REPO / "bench" / "real" / n for n in ("tune.jsonl", "tune2.jsonl", "test.jsonl")]
+# tune2.jsonl and tune3.jsonl are the third and fourth batches, kept entirely for tuning: more, and more varied,
+# questions to tune on, so the test half measures what was not fitted (see bench/real/README.md).
+HALVES = [REPO / "bench" / "real" / n for n in ("tune.jsonl", "tune2.jsonl", "tune3.jsonl", "test.jsonl")]
 DECLINE = "decline"
 LANGS = ("en", "es", "zh")
 TAG = re.compile(r"<[^>]+>")

@@ -49,7 +49,9 @@ TUNE, TEST = _half("tune"), _half("test")
 # A third batch, all of it tuning data (see bench/real/README.md): it is validated like the rest and never
 # dealt into the test half.
 TUNE2 = _half("tune2")
-ALL = TUNE + TUNE2 + TEST
+# The fourth batch, tuning data too; its ids carry the batch ("t3-zh-001") so they never collide with the others.
+TUNE3 = _half("tune3")
+ALL = TUNE + TUNE2 + TUNE3 + TEST
 BENCH = _bench()
 TOPICS = load().topics
 
@@ -58,7 +60,7 @@ TOPICS = load().topics
 def test_an_item_is_well_formed_and_labelled_with_a_real_answer_topic(item):
     topics = TOPICS
     assert REQUIRED <= set(item) <= REQUIRED | OPTIONAL
-    assert item["lang"] in LANGS and item["id"].startswith(item["lang"] + "-")
+    assert item["lang"] in LANGS and item["id"].removeprefix("t3-").startswith(item["lang"] + "-")
     assert item["text"].strip() and item["source"].startswith(("http://", "https://"))
     facts = item["facts"]
     assert isinstance(facts, list) and all(isinstance(g, list) and g and all(isinstance(a, str) and a.strip()
@@ -87,17 +89,19 @@ def test_the_set_is_big_enough_mostly_chinese_and_about_a_third_must_decline():
     assert 0.25 <= sum(i["topic"] == "decline" for i in ALL) / len(ALL) <= 0.5
 
 
-def test_the_tuning_batch_is_big_varied_and_mostly_chinese():
-    langs = Counter(i["lang"] for i in TUNE2)
-    assert len(TUNE2) >= 150 and set(langs) == set(LANGS) and langs["zh"] >= 0.4 * len(TUNE2)
-    assert 0.25 <= sum(i["topic"] == "decline" for i in TUNE2) / len(TUNE2) <= 0.5
-    assert len({i["topic"] for i in TUNE2}) >= 8, "more than a few topics"
+@pytest.mark.parametrize("batch", [TUNE2, TUNE3], ids=["tune2", "tune3"])
+def test_a_tuning_batch_is_big_varied_and_mostly_chinese(batch):
+    langs = Counter(i["lang"] for i in batch)
+    assert len(batch) >= 150 and set(langs) == set(LANGS) and langs["zh"] >= 0.4 * len(batch)
+    assert 0.25 <= sum(i["topic"] == "decline" for i in batch) / len(batch) <= 0.5
+    assert len({i["topic"] for i in batch}) >= 8, "more than a few topics"
+    assert len({i["source"] for i in batch}) >= len(batch) // 2, "many different pages"
 
 
 def test_the_test_half_is_fixed_and_nothing_in_the_tuning_data_repeats_it():
     """Tuning data is useful only if the test half stays what was never tuned on: its questions do not
-    change (a label may be corrected in place), and no question of the third batch is one of the first
-    two batches' questions or nearly so."""
+    change (a label may be corrected in place), and no question of a later batch is one of an earlier
+    batch's questions or nearly so."""
     import hashlib
 
     from knowledge.text import normalize
@@ -111,10 +115,12 @@ def test_the_test_half_is_fixed_and_nothing_in_the_tuning_data_repeats_it():
         return {t[k:k + 2] for k in range(len(t) - 1)} or {t}
 
     earlier = [(i, grams(i["text"])) for i in TUNE + TEST]
-    for item in TUNE2:
-        g = grams(item["text"])
-        near = [t["id"] for t, tg in earlier if t["lang"] == item["lang"] and len(g & tg) / len(g | tg) >= NEAR]
-        assert not near, (item["id"], near)
+    for batch in (TUNE2, TUNE3):
+        for item in batch:
+            g = grams(item["text"])
+            near = [t["id"] for t, tg in earlier if t["lang"] == item["lang"] and len(g & tg) / len(g | tg) >= NEAR]
+            assert not near, (item["id"], near)
+        earlier += [(i, grams(i["text"])) for i in batch]
 
 
 def test_the_halves_are_stratified_by_language_and_decline():
