@@ -59,6 +59,10 @@ GAPS = [
     ("how do i take money out of my housing provident fund", "en", "uncovered-other-schemes", "uncovered-services"),
     ("soy extranjero y trabajo en Cantón, ¿me toca pagar la seguridad social?", "es", "uncovered-foreigners",
      "funding"),
+    ("社保缴费比例是多少，单位和个人各占多少", "zh", "uncovered-amounts", "art12-pension"),
+    ("my father passed away, what happens to his pension account", "en", "uncovered-services", "art12-pension"),
+    ("在外地住院了，医保怎么报销", "zh", "uncovered-services", "five-programs"),
+    ("产假有几天，生育保险怎么领", "zh", "uncovered-labor-contracts", "five-programs"),
 ]
 
 
