@@ -36,6 +36,9 @@ class Topic:
     unless: dict[str, tuple[str, ...]] = field(default_factory=dict)
     still_if: dict[str, tuple[str, ...]] = field(default_factory=dict)
     reviewed_on: str | None = None  # YYYY-MM-DD: when a curator last checked it against its sources
+    # A gap known by its own words only (a tax, a scheme, a kind of person): without one of its keywords
+    # in a question, likeness to its variants ("do I pay ... on my pension") is no evidence of it.
+    anchored: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def topic_from(model: TopicFile) -> Topic:
         unless=lists(model.unless),
         still_if=lists(model.still_if),
         reviewed_on=model.reviewed_on,
+        anchored=model.anchored,
     )
 
 

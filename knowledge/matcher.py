@@ -119,6 +119,7 @@ class Matcher:
         self.dense = dense or None
         self.fusion = fusion if self.dense is not None else LEXICAL
         self.kinds = {t.id: t.kind for t in entries}
+        self.anchored = frozenset(t.id for t in entries if getattr(t, "anchored", False))
         self.fold = {k: v for k, v in (fold or {}).items() if v in self.kinds}
         topic_tokens: dict[str, set[str]] = defaultdict(set)
         strength: dict[tuple[str, str], float] = defaultdict(float)  # (topic, token) -> how firmly it belongs
@@ -295,6 +296,7 @@ class Matcher:
         cut = ranked_stage[min(FUZZY_POOL, len(ranked_stage)) - 1] if ranked_stage else float("inf")
         pool = sorted((t for t, v in token_stage.items() if v >= cut), key=lambda t: (-token_stage[t], t))
         pool = set(pool[:MAX_POOL]) | set(keyword)  # a curated keyword always earns a look
+        pool -= self.anchored - keyword.keys() - {self.exact.get(norm)}
         coverage = {tid: min(1.0, token_stage.get(tid, 0.0) * scale) for tid in pool}
         joined = " ".join(sorted(t for t in qtoks if not t.startswith("u:")))
         fuzzy: dict[str, float] = {}
@@ -317,7 +319,8 @@ class Matcher:
             fusion = self.fusion
             # A topic the words missed but the meaning found joins the pool (out-of-scope rules still apply).
             for tid, (variant, answer) in similar.items():
-                if tid not in lexical and max(variant, answer * fusion.answer_weight) > fusion.floor and (
+                if tid not in lexical and tid not in self.anchored and \
+                        max(variant, answer * fusion.answer_weight) > fusion.floor and (
                         tid not in self.unless or not _back_in_scope(*self.unless[tid], norm, padded)):
                     lexical[tid] = 0.0
             lexical = {tid: fuse(lex, *similar.get(tid, (-1.0, -1.0)), fusion=fusion) for tid, lex in lexical.items()}

@@ -121,6 +121,7 @@ class TopicFile(Shape):
     unless: Lists | None = None
     still_if: Lists | None = None
     reviewed_on: Reviewed = Field(None, validate_default=True)
+    anchored: bool = False  # a gap that counts only when a question uses one of its keywords
 
     @field_validator("id")
     @classmethod
@@ -169,6 +170,13 @@ class TopicFile(Shape):
     def _out_of_scope_only(cls, value, info: ValidationInfo):
         if value is not None and info.data.get("kind") != "out_of_scope":
             raise ValueError("only an out_of_scope topic can be brought back in scope")
+        return value
+
+    @field_validator("anchored")
+    @classmethod
+    def _gaps_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("kind") not in ("uncovered", "out_of_scope"):
+            raise ValueError("only a gap (uncovered or out_of_scope) is known by its keywords alone")
         return value
 
     @model_validator(mode="after")

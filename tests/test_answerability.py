@@ -155,3 +155,16 @@ def test_the_five_insurances_are_answered_though_the_housing_fund_is_named(dialo
     """'五险一金' names the housing fund in passing; a question about the five is still answered."""
     reply = dialogue.say("u1", "大家都说五险一金，一金是公积金吧，五险具体指哪些")
     assert (reply.kind, reply.topic) == ("answer", "five-programs")
+
+
+@pytest.mark.parametrize("text,topic", [("does my company have to pay pension insurance", "art12-pension"),
+                                        ("does my unit have to pay endowment insurance", "art12-pension")])
+def test_an_anchored_gap_needs_its_own_words(dialogue, text, topic):
+    """The tax gap's variants ("do i pay income tax on my pension") look like any question about paying
+    a pension; without one of its words (tax, 个税, impuestos) the gap is not in the running."""
+    assert dialogue.kb.topics["uncovered-tax-income"].anchored
+    reply = dialogue.say("u1", text)
+    assert (reply.kind, reply.topic) == ("answer", topic)
+    ranked = [c.topic for c in dialogue.matcher.score(text, "en")]
+    assert "uncovered-tax-income" not in ranked
+    assert "uncovered-tax-income" in [c.topic for c in dialogue.matcher.score(text + " and the income tax", "en")]

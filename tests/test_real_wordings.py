@@ -28,3 +28,15 @@ def test_asking_politely_in_spanish_starts_the_procedure(dialogue, text):
     """Usted's imperative (guíeme, ayúdeme) asks for the guide as much as tú's (guíame)."""
     reply = dialogue.say("u1", text)
     assert (reply.kind, reply.flow, reply.lang) == ("step", "annual_review", "es")
+
+
+@pytest.mark.parametrize("text,topic", [
+    ("How to operate the unit social security declaration?", "client-declaration"),  # the issue's example
+    ("does the unit withhold my part of the premiums?", "art60-employer-duties"),
+    ("the unit did not pay my endowment insurance on time, is that allowed", "art60-employer-duties"),
+    ("what is endowment insurance for", "five-programs"),
+])
+def test_translated_chinese_names_are_understood(dialogue, text, topic):
+    """English pages translated from Chinese say "unit" (单位) for the employer and "endowment
+    insurance" (养老保险) for pension insurance."""
+    assert dialogue.say("u1", text).topic == topic

@@ -128,6 +128,12 @@ def test_unless_and_still_if_belong_to_out_of_scope_topics_only(kb_copy):
     assert only(problems_for(kb_copy), "foreign-systems.yaml:", ": still_if: says when 'unless' does not apply")
 
 
+def test_only_a_gap_is_anchored_to_its_keywords(kb_copy):
+    topics, _ = kb_copy
+    edit(topics, TOPIC, lambda d: d.update(anchored=True))
+    assert only(problems_for(kb_copy), f"{TOPIC}.yaml:", ": anchored: only a gap")
+
+
 def test_load_refuses_a_broken_knowledge_base(kb_copy):
     topics, sources = kb_copy
     edit(topics, TOPIC, lambda d: d["title"].pop("zh"))
