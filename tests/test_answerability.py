@@ -168,3 +168,12 @@ def test_an_anchored_gap_needs_its_own_words(dialogue, text, topic):
     ranked = [c.topic for c in dialogue.matcher.score(text, "en")]
     assert "uncovered-tax-income" not in ranked
     assert "uncovered-tax-income" in [c.topic for c in dialogue.matcher.score(text + " and the income tax", "en")]
+
+
+@pytest.mark.parametrize("text", ["when does the cola increase start this year",
+                                  "how do I know if somebody stole my social security number, identity theft",
+                                  "what is my full retirement age for ssdi"])
+def test_americas_own_words_are_another_countrys_system(dialogue, text):
+    """COLA, SSDI, full retirement age: the US scheme's words, which a Chinese social insurance bot declines."""
+    reply = dialogue.say("u1", text)
+    assert reply.kind == "fallback" and dialogue.kb.topics["foreign-systems"].answer["en"].strip() in reply.text
