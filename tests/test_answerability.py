@@ -60,6 +60,9 @@ GAPS = [
     ("soy extranjero y trabajo en Cantón, ¿me toca pagar la seguridad social?", "es", "uncovered-foreigners",
      "funding"),
     ("社保缴费比例是多少，单位和个人各占多少", "zh", "uncovered-amounts", "art12-pension"),
+    ("I can't log in to the social security client, I forgot my password", "en", "uncovered-app-trouble",
+     "client-declaration"),
+    ("社保客户端的登录密码忘了怎么找回", "zh", "uncovered-app-trouble", "client-declaration"),
     ("my father passed away, what happens to his pension account", "en", "uncovered-services", "art12-pension"),
     ("在外地住院了，医保怎么报销", "zh", "uncovered-services", "five-programs"),
     ("产假有几天，生育保险怎么领", "zh", "uncovered-labor-contracts", "five-programs"),
@@ -177,3 +180,12 @@ def test_americas_own_words_are_another_countrys_system(dialogue, text):
     """COLA, SSDI, full retirement age: the US scheme's words, which a Chinese social insurance bot declines."""
     reply = dialogue.say("u1", text)
     assert reply.kind == "fallback" and dialogue.kb.topics["foreign-systems"].answer["en"].strip() in reply.text
+
+
+@pytest.mark.parametrize("text,topic", [("how do I activate the social security app on my phone", "annual-review-app"),
+                                        ("when I start working, when must the company register me",
+                                         "art58-registration")])
+def test_card_words_do_not_claim_the_app_or_starting_work(dialogue, text, topic):
+    """'activate' and 'start working' are not the card's alone: the app is registered, work starts."""
+    reply = dialogue.say("u1", text)
+    assert reply.kind == "answer" and reply.topic in {topic, "annual-review-alipay", "online-certification"}
