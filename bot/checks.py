@@ -1,6 +1,6 @@
 """`socialbot kb check`: every content file validated together, since they refer to one another.
 
-Topics, sources, word families, procedures, navigation words, UI strings and intents: each
+Topics, sources, word families, procedures, navigation words, UI strings, intents and word lists: each
 problem is one line `path:line: field: message`, all of them in one pass.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
     topics = read_topics(topics_dir, known, flow_ids)
     if not topics:
         problems.append(f"{topics_dir}: no topic files (*.yaml)")
-    _flow_choices(topics, flows_dir)
+    _flow_choices(topics, flows_dir, flow_ids)
     problems += [line for r in topics for line in report(r.path, r.doc, r.problems)]
     problems += check_families(families_file)
     problems += validate_flows(flows_dir, known, topic_ids, sources_file)
@@ -38,11 +38,11 @@ def check_all(topics_dir=TOPICS_DIR, flows_dir=None, sources_file=SOURCES_FILE,
     return problems
 
 
-def _flow_choices(topics, flows_dir: Path) -> None:
+def _flow_choices(topics, flows_dir: Path, flow_ids: set[str]) -> None:
     """Does each topic's flow_choice exist on the first step of its procedure?"""
     for r in topics:
         topic = r.topic
-        if topic is None or topic.flow_choice is None or topic.flow not in {p.stem for p in flows_dir.glob("*.yaml")}:
+        if topic is None or topic.flow_choice is None or topic.flow not in flow_ids:
             continue
         flow = read_flow(flows_dir / f"{topic.flow}.yaml")[0]
         if flow is None:
