@@ -53,7 +53,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from knowledge.kb import LANGS, KnowledgeBase, Topic, load  # noqa: E402
+from knowledge.kb import KnowledgeBase, Topic, load  # noqa: E402
+from knowledge.language import LANGS  # noqa: E402
 from knowledge.language import detect  # noqa: E402
 from knowledge.matcher import Matcher, decide  # noqa: E402
 from knowledge.text import fold, has_cjk, normalize  # noqa: E402

@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.messages import Message, Reply  # noqa: E402
+from knowledge.language import LANGS  # noqa: E402
 
-LANGS = ("en", "es", "zh")
 LANG_SHARE = (0.35, 0.25, 0.40)
 WORDS = {
     "next": {"en": ["next", "Next", "ok next", "go on"], "es": ["siguiente", "Siguiente", "adelante"],

@@ -36,11 +36,13 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from knowledge.language import LANGS  # noqa: E402
+
 # tune2.jsonl and tune3.jsonl are the third and fourth batches, kept entirely for tuning: more, and more varied,
 # questions to tune on, so the test half measures what was not fitted (see bench/real/README.md).
 HALVES = [REPO / "bench" / "real" / n for n in ("tune.jsonl", "tune2.jsonl", "tune3.jsonl", "test.jsonl")]
 DECLINE = "decline"
-LANGS = ("en", "es", "zh")
 TAG = re.compile(r"<[^>]+>")
 SPACE = re.compile(r"\s+")
 

@@ -24,18 +24,13 @@ from conversations import machine, words
 from conversations import progress as counting
 from conversations.loader import load_flows
 from knowledge.kb import KnowledgeBase, Topic, load
-from knowledge.language import detect
 from knowledge.matcher import ANSWERABLE, Decision, Matcher, decide, in_context
 from knowledge.review import content_date
-from knowledge.text import fold, normalize
+from knowledge.text import Utterance, fold, label_key, read
 
 log = logging.getLogger(__name__)
 log.addFilter(MaskPersonal())  # a traceback may quote what the user typed: never a personal number
 
-# What is matched of a message; the rest is read past (and the user told). The longest real question
-# seen is under 400 characters, and scoring costs about linearly in the words it has not seen before
-# (each is spell-corrected): 2,000 characters of random words took 50-85 ms, 500 take under a third.
-MAX_CHARS = 500
 # A message of only sad or frustrated faces: after a certification step it means "it did not work".
 DISTRESS = re.compile("[\\s\U0001F62D\U0001F622\U0001F61E\U0001F629\U0001F62B\U0001F61F\U0001F625"
                       "\U0001F630\U0001F623\U0001F616\U0001F620\U0001F621\U0001F624\U0001F615\U0001F641"
@@ -44,38 +39,10 @@ TROUBLE_TOPIC = "certification-problems"
 CERTIFYING_FLOWS = frozenset({"annual_review"})
 CERTIFYING_TOPICS = frozenset({"annual-review-alipay", "annual-review-app", "online-certification",
                                "certification-problems", "review-months"})
-HEAD_CHARS = 200  # of a cut message, what is kept of its beginning; the rest of MAX_CHARS is its end
 STALE = timedelta(hours=12)
 NAV_WORD_MAX = 24  # longer than any "next" / "volver atrás" / "下一步": a question, not a step word  # a procedure left this long ago: ask to continue or start over
 RELATED_BUTTONS = 3
 REMINDER_TOPICS = remind_view.TOPICS
-# Control and format characters (bidi overrides, zero-width marks), lone surrogates and private-use
-# characters: invisible at best, markup- or encoding-breaking at worst.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
-    "\ufeff\ufff9-\ufffb\ud800-\udfff\ue000-\uf8ff]"
-)
-
-
-def clean(text: str | None) -> tuple[str, bool]:
-    """Text without control or bidi-override characters, at most MAX_CHARS of it; and whether it was cut.
-
-    A long message keeps its beginning and its end: a citizen's story usually comes first and the
-    question last ("... so which buttons do I press?")."""
-    if not text:
-        return "", False
-    if len(text) <= MAX_CHARS:
-        return _INVISIBLE.sub(" ", text).strip(), False
-    # never scan a huge text character by character: only the two ends are looked at
-    head = _INVISIBLE.sub(" ", text[: MAX_CHARS * 2]).strip()[:HEAD_CHARS]
-    tail = _INVISIBLE.sub(" ", text[-MAX_CHARS * 2:]).strip()[-(MAX_CHARS - HEAD_CHARS - 1):]
-    return f"{head} {tail}".strip(), True
-
-
-@lru_cache(maxsize=4096)
-def label_key(label: str) -> str:
-    """A button label as typed text is compared (labels come from content: a small, fixed set)."""
-    return normalize(label) or label.strip()  # "👍" normalises to "": keep the label itself
 
 
 @lru_cache(maxsize=2048)  # the buttons of an answer or a step recur: their typed forms are worked out once
@@ -133,8 +100,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         """The reply when answering failed: in the user's language, saying where they still are."""
         lang, flow, step = hint_language(msg.lang_hint) or "en", None, None
         try:  # what failed may be the language detection itself
-            text = clean(msg.text)[0]
-            detected = detect(text) if text and not text.startswith("/") else None
+            detected = read(msg.text).lang
         except Exception:
             detected = None
         try:
@@ -148,14 +114,13 @@ class Dialogue(places.Places, remind_view.Reminding):
 
     def _language(self, msg: Message) -> str:
         """The language a message is answered in, without answering it."""
-        text = clean(msg.text)[0]
-        return (detect(text) if text and not text.startswith("/") else None) or self.store.user(msg.user).lang \
+        return read(msg.text).lang or self.store.user(msg.user).lang \
             or hint_language(msg.lang_hint) or "en"
 
     def _handle(self, msg: Message) -> Reply:
         user = self.store.user(msg.user)
-        text, cut = clean(msg.text)
-        detected = detect(text) if text and not text.startswith("/") else None
+        said = read(msg.text)
+        text, cut, detected = said.text, said.cut, said.lang
         kept = reply_language.choose(text, detected, user.lang if user.lang_chosen else None, self.quoted)
         lang = kept or detected or user.lang or hint_language(msg.lang_hint) or "en"
         turn = Turn(user, lang)
@@ -168,12 +133,12 @@ class Dialogue(places.Places, remind_view.Reminding):
             turn.notes.append("too_long")
         if text and contains_personal(text):
             turn.notes.append("personal_number")
-            text = mask(text)
+            said = said.retold(mask(text))
         first = user.seen is None  # read before routing: /forget makes the row new again
         before = doubts.answered(user.buttons), (user.recent[-1] if user.recent else None), user.buttons
         restarted = self._check_place(turn)
         reply = self._show_step(self.flows[restarted], machine.State.from_dict(user.flow_state), turn) \
-            if restarted else self._route(msg, text, turn)
+            if restarted else self._route(msg, said, turn)
         if turn.switched_from and reply.lang not in (turn.switched_from, None):  # say so, and offer the way back
             turn.notes.append("language_switched")
             reply.buttons.insert(0, Button(render.say("switch_back", turn.switched_from), bt.encode(bt.Language(turn.switched_from))))
@@ -186,9 +151,9 @@ class Dialogue(places.Places, remind_view.Reminding):
             reply.kind = "command"
             return reply
         if before[0]:  # the last reply was an answer: does this message say it was the wrong one?
-            why = doubts.why(before[0], before[1], text, msg.button, before[2])
+            why = doubts.why(before[0], before[1], said, msg.button, before[2])
             if why:
-                self.store.record_doubt(user.id, reply.lang, before[0], before[1], why, text)
+                self.store.record_doubt(user.id, reply.lang, before[0], before[1], why, said.text)
         user.lang = reply.lang
         user.buttons = _typed_labels(tuple(reply.buttons))
         self.store.save_user(user, at=self.clock())
@@ -215,7 +180,8 @@ class Dialogue(places.Places, remind_view.Reminding):
         turn.notes.append("place_restarted")
         return flow.id
 
-    def _route(self, msg: Message, text: str, turn: Turn) -> Reply:
+    def _route(self, msg: Message, said: Utterance, turn: Turn) -> Reply:
+        text = said.text
         if msg.media:
             return self._media(turn)
         if msg.button:
@@ -224,58 +190,56 @@ class Dialogue(places.Places, remind_view.Reminding):
             return self._reply(turn, render.say("empty", turn.lang), "error")
         if text.startswith("/"):
             return self._command(text, turn)
-        norm = normalize(text)
-        typed = turn.user.buttons.get(norm or text.strip())  # emoji-only text must not press 👍/👎
+        typed = turn.user.buttons.get(said.key)  # emoji-only text must not press 👍/👎
         if typed:
             return self._button(typed, turn)
-        if norm.isdigit() and 1 <= int(norm) <= len(turn.user.buttons):
+        if said.norm.isdigit() and 1 <= int(said.norm) <= len(turn.user.buttons):
             # "2" after a numbered "did you mean" list (or any buttons): the second one, as the console does
-            return self._button(list(turn.user.buttons.values())[int(norm) - 1], turn)
-        answered = self._yes_or_no(text, norm, turn)  # "no" to "Erase it all?"
+            return self._button(list(turn.user.buttons.values())[int(said.norm) - 1], turn)
+        answered = self._yes_or_no(said, turn)  # "no" to "Erase it all?"
         if answered is not None:
             return answered
-        if intents.intent("resume", text, norm):  # "go back to where I was"
+        if intents.intent("resume", said):  # "go back to where I was"
             return self._go_back(turn)
-        if intents.intent("forget", text, norm):
+        if intents.intent("forget", said):
             return self._ask_forget(turn)
-        if intents.intent("person", text, norm):
+        if intents.intent("person", said):
             return self._escalate(turn)
-        if intents.intent("remind_on", text, norm):
+        if intents.intent("remind_on", said):
             return self._remind(turn, on=True)
-        asked = intents.language_asked(text, norm)
+        asked = intents.language_asked(said)
         if asked:  # "can you speak spanish", "说中文": a request, not a question about another country
             return self._set_language(asked, turn)
         for name, vote in (("feedback_up", 1), ("feedback_down", -1)):
-            if turn.user.recent_topic and intents.intent(name, text, norm):
+            if turn.user.recent_topic and intents.intent(name, said):
                 return self._feedback(turn, turn.user.recent_topic, vote)
         if DISTRESS.fullmatch(text) and self._after_certifying(turn):  # 😭 after a failed face scan
             return self._troubleshoot(turn)
         if turn.user.flow_state:
-            return self._in_flow(text, turn, norm)
-        navigation = words.parse(text) if len(text) <= NAV_WORD_MAX else None
+            return self._in_flow(said, turn)
+        navigation = words.parse(said) if len(text) <= NAV_WORD_MAX else None
         if navigation is not None and navigation[1]:  # "next", "atrás", "取消" with no procedure going on
             self._word_language(navigation[1], navigation[0], turn)
             key = "nothing_to_cancel" if isinstance(navigation[0], ev.Cancel) else "no_procedure"
             return self._reply(turn, render.say(key, turn.lang), "command", buttons=self._home_buttons(turn.lang))
-        return self._question(text, turn, norm=norm)
+        return self._question(said, turn)
 
     # -- questions ----------------------------------------------------------------------------
-    def _question(self, text: str, turn: Turn, *, norm: str | None = None,
-                  in_flow: machine.State | None = None) -> Reply:
-        norm = normalize(text) if norm is None else norm
-        if intents.intent("guide", text, norm):
-            just = self._just_answered_walk(text, turn) if in_flow is None else None
+    def _question(self, said: Utterance, turn: Turn, *, in_flow: machine.State | None = None) -> Reply:
+        text = said.text
+        if intents.intent("guide", said):
+            just = self._just_answered_walk(said, turn) if in_flow is None else None
             if just is not None:  # "guide me step by step" alone, after an answer: through that answer
                 return self._start_flow(self.flows[just.flow], turn, just.flow_choice)
             # A procedure's own trigger phrase names it; otherwise "guide me through X": X alone says which.
-            flow = self._flow_for(self.matcher.score(text, turn.lang, norm)[:1]) or self._flow_for(
-                self.matcher.score(intents.without("guide", text), turn.lang))
+            flow = self._flow_for(self.matcher.score(said, turn.lang)[:1]) or self._flow_for(
+                self.matcher.score(intents.without("guide", said), turn.lang))
             if flow:
-                return self._start_flow(flow, turn, words.named_option(flow, norm))
-        decision = self._decide(text, norm, turn, in_flow)
+                return self._start_flow(flow, turn, words.named_option(flow, said.norm))
+        decision = self._decide(said, turn, in_flow)
         if not self._settled(decision):
-            decision = self._read_again(text, norm, turn, in_flow, decision)
-        decision = self._trouble(text, norm, decision)
+            decision = self._read_again(said, turn, in_flow, decision)
+        decision = self._trouble(said, decision)
         if in_flow is None and decision.out_of_scope and decision.candidates[0].kind == "uncovered":
             half = self._half_known(text, turn, decision)
             if half is not None:
@@ -314,30 +278,30 @@ class Dialogue(places.Places, remind_view.Reminding):
             return self._escalate(turn)
         return self._fallback(turn, offered, decision)
 
-    def _just_answered_walk(self, text: str, turn: Turn) -> Topic | None:
+    def _just_answered_walk(self, said: Utterance, turn: Turn) -> Topic | None:
         """The last answer, when a guide request names nothing else ("step by step please") and that
         answer has a procedure: it is what they want to be walked through, not whatever "step by step"
         matches best."""
-        if len(intents.without("guide", text)) > 4:  # more than "it", "eso", "这个"
+        if len(intents.without("guide", said)) > 4:  # more than "it", "eso", "这个"
             return None
         topic = self.kb.topics.get(turn.user.recent_topic or "")
         return topic if topic is not None and topic.flow in self.flows else None
 
-    def _decide(self, text: str, norm: str, turn: Turn, in_flow: machine.State | None):
+    def _decide(self, said: Utterance, turn: Turn, in_flow: machine.State | None):
         """The matcher's decision, settled by where the user is and checked against what was asked."""
-        candidates = self.matcher.score(text, turn.lang, norm)
-        decision = decide(candidates, words=self.matcher.words(text, norm))
+        candidates = self.matcher.score(said, turn.lang)
+        decision = decide(candidates, words=self.matcher.words(said))
         if in_flow is not None and in_flow.flow in self.flows:
             decision = in_context(decision, candidates, self._flow_topics(in_flow.flow))
         elif turn.user.recent_topic in self.kb.topics:  # a follow-up: "and what papers do I bring?"
             decision = in_context(decision, candidates, {turn.user.recent_topic})
         if decision.outcome == "answer" and not candidates[0].exact:
-            gap = self.focus.gap(norm, decision.topic, candidates)
+            gap = self.focus.gap(said.norm, decision.topic, candidates)
             if gap:  # it asks about something the chosen topic never speaks of: say so, offer the topic
                 decision = focus.about_gap(decision, gap, candidates)
         if decision.outcome == "answer" and decision.topic in focus.EMPLOYER_TOPICS:
-            decision = focus.personal(decision, candidates, bool(intents.intent("personal", text, norm)),
-                                      bool(intents.intent("employer", text, norm)))
+            decision = focus.personal(decision, candidates, bool(intents.intent("personal", said)),
+                                      bool(intents.intent("employer", said)))
         return decision
 
     def _settled(self, decision) -> bool:
@@ -346,18 +310,18 @@ class Dialogue(places.Places, remind_view.Reminding):
             return decision.topic.startswith("flow:") or self.kb.topics[decision.topic].kind == "answer"
         return decision.out_of_scope and bool(decision.candidates) and decision.candidates[0].kind == "uncovered"
 
-    def _read_again(self, text: str, norm: str, turn: Turn, in_flow, decision):
+    def _read_again(self, said: Utterance, turn: Turn, in_flow, decision):
         """What a first message means when the matcher alone missed it: the question inside a greeting
         or a thanks ("hi, can my son do it for me?"), or a report of trouble certifying."""
-        if intents.intent("courtesy", text, norm):
-            rest = intents.without("courtesy", text)
-            if rest and rest != norm and self.matcher.words(rest, rest) >= focus.QUESTION_WORDS:
-                again = self._decide(rest, rest, turn, in_flow)
+        if intents.intent("courtesy", said):
+            rest = read(intents.without("courtesy", said))
+            if rest.norm and rest.norm != said.norm and self.matcher.words(rest) >= focus.QUESTION_WORDS:
+                again = self._decide(rest, turn, in_flow)
                 if self._settled(again) or (again.outcome == "suggest" and decision.outcome != "answer"):
                     return again
         return decision
 
-    def _trouble(self, text: str, norm: str, decision):
+    def _trouble(self, said: Utterance, decision):
         """A report that certifying went wrong ("it says my face doesnt match, third time") is answered
         with what to do about it, not refused, nor answered with the steps that just failed."""
         trouble = self.kb.topics.get(focus.TROUBLE_TOPIC)
@@ -365,7 +329,7 @@ class Dialogue(places.Places, remind_view.Reminding):
             return decision
         if self._settled(decision) and decision.topic not in trouble.related:
             return decision  # a clear answer elsewhere: "the client software shows an error"
-        if intents.intent("trouble", text, norm) and intents.intent("trouble_about", text, norm):
+        if intents.intent("trouble", said) and intents.intent("trouble_about", said):
             return Decision("answer", trouble.id, decision.confidence, decision.candidates)
         return decision
 
@@ -377,9 +341,9 @@ class Dialogue(places.Places, remind_view.Reminding):
             return reply
         scored = []
         for part in split:
-            pnorm = normalize(part)
-            candidates = self.matcher.score(part, turn.lang, pnorm)
-            scored.append((self._decide(part, pnorm, turn, None), candidates))
+            part = read(part)
+            candidates = self.matcher.score(part, turn.lang)
+            scored.append((self._decide(part, turn, None), candidates))
         second = focus.second_topic(reply.topic, scored, {t.id: t.kind for t in self.kb.topics.values()})
         if second is None:
             return reply
@@ -405,7 +369,7 @@ class Dialogue(places.Places, remind_view.Reminding):
         gap said plainly below it (and recorded for curators), rather than refusing both."""
         answered = []
         for i, part in enumerate(focus.parts(text)):
-            got = self._decide(part, normalize(part), turn, None)
+            got = self._decide(read(part), turn, None)
             if got.outcome == "answer" and self.kb.topics.get(got.topic, None) and \
                     self.kb.topics[got.topic].kind == "answer" and (i == 0 or focus.clear_part(got)):
                 answered.append(got.topic)
@@ -511,23 +475,23 @@ class Dialogue(places.Places, remind_view.Reminding):
         turn.user.misses = 0
         return self._show_step(flow, state, turn)
 
-    def _in_flow(self, text: str, turn: Turn, norm: str) -> Reply:
+    def _in_flow(self, said: Utterance, turn: Turn) -> Reply:
         state = machine.State.from_dict(turn.user.flow_state)
         flow = self.flows.get(state.flow)
         if flow is None:  # the procedure was removed from the content since
             turn.user.flow_state = None
-            return self._question(text, turn, norm=norm)
+            return self._question(said, turn)
         if self._stale(turn) and not turn.user.flow_state.get("resume_asked"):
             return self._resume_prompt(flow, state, turn)
-        parsed = words.parse(text, flow, state)
-        if parsed is None and words.repeats_last_choice(flow, state, text):
+        parsed = words.parse(said, flow, state)
+        if parsed is None and words.repeats_last_choice(flow, state, said):
             turn.user.misses = 0  # "Alipay" again, when Alipay was already taken: they are where they asked to be
             return self._show_step(flow, state, turn)
         if parsed is None:
-            option = self._option_meant(flow, state, text, norm, turn.lang)
+            option = self._option_meant(flow, state, said, turn.lang)
             if option:  # "con la foto del documento", "Alipay please": an option in other words
                 return self._apply(flow, state, ev.Choose(option), turn)
-            return self._question(text, turn, norm=norm, in_flow=state)
+            return self._question(said, turn, in_flow=state)
         event, word_lang = parsed
         self._word_language(word_lang, event, turn)
         return self._apply(flow, state, event, turn)
@@ -541,18 +505,18 @@ class Dialogue(places.Places, remind_view.Reminding):
         elif word_lang and word_lang != turn.lang and not isinstance(event, (ev.Choose, ev.Tick)):
             turn.switched_from, turn.lang = turn.user.lang, word_lang
 
-    def _option_meant(self, flow, state: machine.State, text: str, norm: str, lang: str) -> str | None:
+    def _option_meant(self, flow, state: machine.State, said: Utterance, lang: str) -> str | None:
         """The option of the current step a message means without typing its label: it names one
         ("Alipay, please"), or it is about the topic of one way ("con foto del documento de
         identidad" is online certification, the 'online' way)."""
         step = flow.steps.get(state.step)
         if step is None or not step.choices:
             return None
-        named = words.named_option(flow, norm, state.step)
+        named = words.named_option(flow, said.norm, state.step)
         if named:
             return named
-        candidates = self.matcher.score(text, lang, norm)
-        decision = in_context(decide(candidates, words=self.matcher.words(text, norm)), candidates,
+        candidates = self.matcher.score(said, lang)
+        decision = in_context(decide(candidates, words=self.matcher.words(said)), candidates,
                               self._flow_topics(flow.id))
         topic = self.kb.topics.get(decision.topic or "")
         if decision.outcome == "answer" and topic and topic.flow == flow.id and step.choice(topic.flow_choice or ""):

@@ -10,7 +10,7 @@ from rapidfuzz import fuzz
 
 from bot import buttons as bt
 from bot import intents, schema
-from knowledge.text import normalize
+from knowledge.text import Utterance, normalize
 
 REPHRASED = 75  # token_sort_ratio of two normalised questions at or above which one rephrases the other
 REASONS = {"rephrased": "asked again", "thumbs_down": "👎", "not_what_i_asked": "not what I asked"}
@@ -26,18 +26,19 @@ def answered(buttons: Mapping[str, str]) -> str | None:
     return None
 
 
-def why(topic: str, question: str | None, text: str, button: str | None, buttons: Mapping[str, str]) -> str | None:
+def why(topic: str, question: str | None, said: Utterance, button: str | None,
+        buttons: Mapping[str, str]) -> str | None:
     """Why the message after an answer to `topic` (asked as `question`) says it was likely wrong, or None."""
     if button is not None:
         return "thumbs_down" if bt.decode(button) == bt.Vote(topic, up=False) else None
-    if not text or text.startswith("/"):
+    if not said.text or said.text.startswith("/"):
         return None
-    norm = normalize(text)
+    norm = said.norm
     if norm in NOT_ASKED or any(p in norm for p in NOT_ASKED if len(p) >= 8):
         return "not_what_i_asked"
-    if intents.intent("feedback_down", text, norm):
+    if intents.intent("feedback_down", said):
         return "thumbs_down"
-    if norm in buttons or len(norm) < 6 or not question:  # a button label typed, or too short to compare
+    if said.key in buttons or len(norm) < 6 or not question:  # a button label typed, or too short to compare
         return None
     if fuzz.token_sort_ratio(norm, normalize(question)) >= REPHRASED:
         return "rephrased"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from bot import schema
-from knowledge.kb import LANGS, KnowledgeBase, Topic
+from knowledge.kb import KnowledgeBase, Topic
+from knowledge.language import LANGS
 from knowledge.matcher import Candidate, Decision
 from knowledge.text import has_phrase, normalize, phrase_needle
 

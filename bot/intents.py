@@ -7,7 +7,9 @@ from functools import lru_cache
 
 from bot import schema
 from bot.schema import RAW
-from knowledge.text import SHORT, normalize
+from knowledge.language import LANGS
+from knowledge.memo import SHORT
+from knowledge.text import Utterance, norm_of, normalize
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,10 @@ def _table() -> dict[str, _Intent]:
     return table
 
 
-def intent(name: str, text: str, norm: str | None = None) -> str | None:
-    """The language of the phrase that says `name`, or None when the text does not say it.
-    Pass `norm` (normalize(text)) when the caller has it, to normalise once per message."""
-    norm = normalize(text) if norm is None else norm
+def intent(name: str, said: Utterance | str) -> str | None:
+    """The language of the phrase that says `name`, or None when the message (read, or a text) does
+    not say it."""
+    text, norm = (said.text, said.norm) if isinstance(said, Utterance) else (said, normalize(said))
     if len(text) <= SHORT:  # every message is asked several intents; the short ones repeat
         return _said(name, text, norm)
     return _says(name, text, norm)
@@ -57,9 +59,9 @@ def _says(name: str, text: str, norm: str) -> str | None:
 _said = lru_cache(maxsize=16384)(_says)
 
 
-def without(name: str, text: str) -> str:
+def without(name: str, said: Utterance | str) -> str:
     """The normalised text with the phrases that say `name` taken out (what is left is the subject)."""
-    norm = normalize(text)
+    norm = norm_of(said)
     pattern = _table()[name].inside
     return " ".join((pattern.sub(" ", norm) if pattern else norm).split())
 
@@ -67,13 +69,12 @@ def without(name: str, text: str) -> str:
 LANGUAGE_REQUEST_REST = 4  # words besides the request ("can you", "por favor"): more, and it is a question
 
 
-def language_asked(text: str, norm: str | None = None) -> str | None:
+def language_asked(said: Utterance | str) -> str | None:
     """The language a message asks the bot to speak ("can you speak spanish", "en español por favor",
     "说中文"), or None. A longer message that merely names a language is a question, not a request."""
-    norm = normalize(text) if norm is None else norm
-    for lang in ("en", "es", "zh"):
-        if intent(f"speak_{lang}", text, norm):
-            rest = without(f"speak_{lang}", text)
+    for lang in LANGS:
+        if intent(f"speak_{lang}", said):
+            rest = without(f"speak_{lang}", said)
             rest = without("courtesy", rest) if rest else rest
             latin = [w for w in rest.split() if w.isascii()]
             cjk = sum(len(w) for w in rest.split() if not w.isascii())

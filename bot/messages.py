@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LANGS = ("en", "es", "zh")
+from knowledge.language import LANGS
+
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "zh": "中文"}  # each in its own language
 
 

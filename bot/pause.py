@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot import render
-from bot.messages import LANGS, Message, Reply
+from bot.messages import Message, Reply
+from knowledge.language import LANGS
 
 KEY = "paused"
 CHECK_EVERY = 2.0  # seconds a channel trusts what it last read from the database

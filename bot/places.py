@@ -36,11 +36,11 @@ class Places:
                 return self._start_flow(self.flows[flow_id], turn, option, switch=True)
         return None
 
-    def _yes_or_no(self, text: str, norm: str, turn):
+    def _yes_or_no(self, said, turn):
         """"no" typed to "Erase it all?", "yes" to "Switch to X?": the button that answer is, pressed;
-        None when the message is not a yes or a no, or the last reply asked no such question."""
-        yes = bool(intents.intent("yes", text, norm))
-        if not yes and not intents.intent("no", text, norm):
+        None when the message (an Utterance) is not a yes or a no, or the last reply asked no such question."""
+        yes = bool(intents.intent("yes", said))
+        if not yes and not intents.intent("no", said):
             return None
         ids = list(turn.user.buttons.values())
         actions = [bt.decode(bid) for bid in ids]

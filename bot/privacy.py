@@ -72,7 +72,7 @@ from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
-from knowledge.text import short_memo
+from knowledge.memo import short_memo
 
 __all__ = ["Found", "find", "mask", "contains_personal", "id_checksum_ok", "luhn_ok", "MaskPersonal"]
 

@@ -12,8 +12,8 @@ import jinja2
 
 from bot import schema
 
+
 HERE = Path(__file__).resolve().parent
-LANGS = ("en", "es", "zh")
 
 
 @lru_cache(maxsize=1)

@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterable
 
 from bot import schema
-from knowledge.language import detect
-from knowledge.text import CJK
+from knowledge.language import CJK, detect
 
 _RUN = re.compile(f"(?:{CJK.pattern})+")
 _QUOTED = re.compile(r"「[^」]*」|『[^』]*』|“[^”]*”|«[^»]*»|\"[^\"]*\"|《[^》]*》")

@@ -24,9 +24,9 @@ from rapidfuzz import fuzz, process
 
 from bot.privacy import mask
 from bot.store import NONE_OF_THESE
+from knowledge.language import LANGS
 from knowledge.text import normalize
 
-LANGS = ("en", "es", "zh")
 SIMILAR = 85  # token_sort_ratio at or above which two wordings are one question
 TOP_QUESTIONS = 15
 TOP_TOPICS = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from conversations.model import Flow, Step
-from conversations.normal import has_cjk
+from knowledge.language import has_cjk
 from conversations.words import label
 
 _UNSAFE = re.compile(r"[:;#{}\[\]<>\"|\n\r\t]+")  # characters Mermaid reads as syntax

@@ -5,10 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-# Kept here rather than imported from bot/: this package must not depend on the bot.
-LANGS: tuple[str, ...] = ("en", "es", "zh")
 
-Text = Mapping[str, str]  # one string per language in LANGS
+Text = Mapping[str, str]  # one string per language in knowledge.language.LANGS
 
 
 

@@ -14,9 +14,10 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from conversations.graph import distances_to_end, in_order, reachable
-from conversations.normal import has_cjk, key
 from knowledge.declare import LANGS, PerLang, Shape, SomeLangs, button_label, fail, not_blank, \
     number_as_text, validated_with
+from knowledge.language import has_cjk
+from knowledge.text import label_key, normalize
 from knowledge.schema import Reviewed
 
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -105,21 +106,21 @@ def _triggers(value: list[str], info: ValidationInfo) -> list[str]:
     seen: set[str] = set()
     problems = []
     for n, phrase in enumerate(value):
-        if key(phrase) in seen:
+        if label_key(phrase) in seen:
             problems.append(((n,), f"repeated phrase '{phrase}'"))
-        seen.add(key(phrase))
+        seen.add(label_key(phrase))
     fail(problems)
     return value
 
 
-Phrase = Annotated[str, BeforeValidator(number_as_text), AfterValidator(lambda p: not_blank(key(p)) and p)]
+Phrase = Annotated[str, BeforeValidator(number_as_text), AfterValidator(lambda p: not_blank(normalize(p)) and p)]
 
 
 class Triggers(PerLang[Annotated[list[Phrase], AfterValidator(_triggers)]]):
     WHAT: ClassVar[str] = "a list of phrases"
 
 
-class Aliases(SomeLangs[Annotated[Words, AfterValidator(lambda w: [not_blank(key(x)) and x for x in w])]]):
+class Aliases(SomeLangs[Annotated[Words, AfterValidator(lambda w: [not_blank(normalize(x)) and x for x in w])]]):
     WHAT: ClassVar[str] = "a list of words"
 
 
@@ -272,9 +273,9 @@ class Navigation(Shape):
             said += [(("typed", lang, n), phrase) for lang, phrases in (typed.items() if isinstance(typed, dict) else ())
                      for n, phrase in enumerate(phrases if isinstance(phrases, list) else ())]
             for loc, phrase in said:
-                if not isinstance(phrase, str) or not key(phrase):
+                if not isinstance(phrase, str) or not normalize(phrase):
                     continue
-                other = meaning.setdefault(key(phrase), word)
+                other = meaning.setdefault(label_key(phrase), word)
                 if other != word:
                     problems.append(((word, *loc), f"'{phrase}' also means '{other}'"))
         return validated_with(handler, data, problems)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conversations.normal import key
 from conversations.schema import FLOW_WHAT, FlowFile, context
 from knowledge.declare import ROOT, display, report, validate
 from knowledge.schema import SOURCES_FILE, known_sources as known_sources_of
+from knowledge.text import label_key
 from knowledge.yamlfile import Document, Problem, read_yaml
 
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
@@ -68,7 +68,7 @@ def _repeated_triggers(flow: FlowFile, seen: dict[str, str]) -> list[Problem]:
     problems = []
     for lang, phrases in flow.triggers.items():
         for n, phrase in enumerate(phrases):
-            other = seen.setdefault(key(phrase), flow.id)
+            other = seen.setdefault(label_key(phrase), flow.id)
             if other != flow.id:
                 problems.append(Problem(f"triggers.{lang}[{n}]", f"'{phrase}' is also a trigger of flow '{other}'"))
     return problems

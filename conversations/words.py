@@ -10,11 +10,11 @@ from pathlib import Path
 
 from conversations.events import SIMPLE, Choose, Event, Tick
 from conversations.machine import State
-from conversations.model import LANGS, Flow, Step
-from conversations.normal import key
+from conversations.model import Flow, Step
 from conversations.schema import NAVIGATION_WHAT, Navigation
 from knowledge.declare import read, report
-from knowledge.text import has_phrase, normalize, phrase_needle
+from knowledge.language import LANGS
+from knowledge.text import Utterance, has_phrase, key_of, label_key, norm_of, normalize, phrase_needle
 
 NAVIGATION_FILE = Path(__file__).resolve().parent / "words.yaml"
 
@@ -44,14 +44,14 @@ def _vocabulary() -> dict[str, tuple[str, frozenset[str]]]:
     for word, by_lang in SYNONYMS.items():
         for lang in LANGS:
             for phrase in [LABELS[word][lang], *by_lang.get(lang, [])]:
-                found.setdefault(key(phrase), {}).setdefault(word, set()).add(lang)
+                found.setdefault(label_key(phrase), {}).setdefault(word, set()).add(lang)
     return {k: (word, frozenset(langs)) for k, words in found.items() for word, langs in words.items()}
 
 
 VOCABULARY = _vocabulary()
 
 
-def parse(text: str, flow: Flow | None = None, state: State | None = None) -> tuple[Event, str | None] | None:
+def parse(said: Utterance | str, flow: Flow | None = None, state: State | None = None) -> tuple[Event, str | None] | None:
     """The flow event a whole message asks for, and the language its words belong to.
 
     An option or checklist item of the current step wins over the navigation words (a step's
@@ -59,9 +59,9 @@ def parse(text: str, flow: Flow | None = None, state: State | None = None) -> tu
     question that happens to contain "next"; the language is None when the words are shared
     by several languages ("ok", "Alipay").
     """
-    typed = key(text)
-    if not typed:
+    if not norm_of(said):  # no letters ("👍", "..."): no step word
         return None
+    typed = key_of(said)
     step = _current_step(flow, state)
     if step is not None:
         for choice in step.choices:
@@ -94,13 +94,13 @@ def named_option(flow: Flow, norm: str, step: str | None = None) -> str | None:
     return named.pop() if len(named) == 1 else None
 
 
-def repeats_last_choice(flow: Flow, state: State, text: str) -> bool:
+def repeats_last_choice(flow: Flow, state: State, said: Utterance | str) -> bool:
     """Whether the text picks, on the previous step, the very option that led to the current one
     ("Alipay" again after the procedure started on the Alipay way): nothing to do but stay."""
     if not state.path:
         return False
     before = State(flow=state.flow, step=state.path[-1], path=state.path[:-1])
-    parsed = parse(text, flow, before)
+    parsed = parse(said, flow, before)
     if parsed is None or not isinstance(parsed[0], Choose):
         return False
     choice = flow.steps[before.step].choice(parsed[0].option)
@@ -121,8 +121,8 @@ def _current_step(flow: Flow | None, state: State | None) -> Step | None:
 def _matching_langs(
     typed: str, labels: Mapping[str, str], aliases: Mapping[str, Iterable[str]]
 ) -> set[str]:
-    langs = {lang for lang, text in labels.items() if key(text) == typed}
-    langs |= {lang for lang, words in aliases.items() if any(key(w) == typed for w in words)}
+    langs = {lang for lang, text in labels.items() if label_key(text) == typed}
+    langs |= {lang for lang, words in aliases.items() if any(label_key(w) == typed for w in words)}
     return langs
 
 

@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from knowledge.language import LANGS
 from knowledge.yamlfile import Document, Problem, line_of, read_yaml
 
-LANGS: tuple[str, ...] = ("en", "es", "zh")
 ROOT = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")

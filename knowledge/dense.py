@@ -380,7 +380,7 @@ class Dense:
     def __init__(self, enc: Encoder, entries, directory: Path | None = None):
         import numpy as np
 
-        from knowledge.kb import LANGS
+        from knowledge.language import LANGS
         from knowledge.text import normalize
 
         self.encoder = enc

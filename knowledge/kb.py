@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.declare import LANGS, report
+from knowledge.declare import report
+from knowledge.language import LANGS
 from knowledge.schema import KINDS, SOURCES_FILE, TOPICS_DIR, Sources, TopicFile, read_sources, read_topics
 
 __all__ = ["LANGS", "KINDS", "SOURCES_FILE", "TOPICS_DIR", "Source", "Topic", "KnowledgeBase", "KnowledgeError",

@@ -8,7 +8,26 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from knowledge.text import CJK, short_memo
+from knowledge.memo import short_memo
+
+LANGS: tuple[str, ...] = ("en", "es", "zh")  # the languages the bot answers in, in the order it lists them
+
+# Which characters are Chinese (Han): the unified ideographs and their extensions, and the compatibility
+# ideographs. The one definition: tokens, Traditional-to-Simplified folding and detection all use it.
+HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
+HAN = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in HAN_RANGES)  # for a regex character class
+CJK = re.compile(f"[{HAN}]")
+
+
+def has_cjk(text: str) -> bool:
+    return CJK.search(text) is not None
+
+
+def lower(text: str) -> str:
+    """Width and case folded away (NFKC, casefold), accents kept: what detection reads, and the first
+    step of knowledge.text.fold."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SPANISH_MARKS = set("ñ¿¡áéíóú")
@@ -45,12 +64,16 @@ _ES, _EN = _ES - _EN, _EN - _ES
 @short_memo()
 def detect(text: str) -> str | None:
     """'zh', 'es', 'en', or None when the text gives no sign of its language."""
-    cjk = len(CJK.findall(text))
+    return detect_lowered(lower(text))
+
+
+def detect_lowered(lowered: str) -> str | None:
+    """detect() of a text already lower()ed: knowledge.text.read lowers a message once for everything."""
+    cjk = len(CJK.findall(lowered))
     if cjk:
-        letters = sum(1 for c in text if c.isalpha())
+        letters = sum(1 for c in lowered if c.isalpha())
         if cjk >= 2 or cjk * 3 >= letters:
             return "zh"
-    lowered = unicodedata.normalize("NFKC", text).casefold()
     words = _WORD.findall(lowered)
     if not words:
         return None

@@ -23,8 +23,10 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from knowledge import dense as dense_model
-from knowledge.kb import LANGS, KnowledgeBase, Topic
-from knowledge.text import CJK, SHORT, STOPWORDS, latin_words, normalize, phrase_needle, stem, tokens
+from knowledge.kb import KnowledgeBase, Topic
+from knowledge.language import CJK, LANGS
+from knowledge.memo import SHORT
+from knowledge.text import STOPWORDS, Utterance, latin_words, norm_of, normalize, phrase_needle, stem, tokens
 
 
 @dataclass(frozen=True)
@@ -251,19 +253,19 @@ class Matcher:
                     fixes[stemmed] = fixed
         return [fixes.get(t, t) for t in out]
 
-    def words(self, text: str, norm: str | None = None) -> int:
-        """How many content words (Chinese: bigrams) a question has, for decide()."""
-        norm = normalize(text) if norm is None else norm
+    def words(self, said: Utterance | str) -> int:
+        """How many content words (Chinese: bigrams) a question (read, or a text) has, for decide()."""
+        norm = norm_of(said)
         return self._words(norm) if len(norm) <= SHORT else self._count_words(norm)
 
     @staticmethod
     def _count_words(norm: str) -> int:
         return sum(1 for t in tokens(norm) if not t.startswith("u:"))  # typo fixes keep the count
 
-    def score(self, text: str, lang: str | None = None, norm: str | None = None) -> list[Candidate]:
-        """Every topic with any evidence, best first. Pure: the same text always ranks the same.
-        `norm` is normalize(text), for a caller that already has it."""
-        norm = normalize(text) if norm is None else norm
+    def score(self, said: Utterance | str, lang: str | None = None) -> list[Candidate]:
+        """Every topic with any evidence, best first, for a question read (knowledge.text.read) or a
+        text. Pure: the same text always ranks the same."""
+        norm = norm_of(said)
         # A long message is rarely sent twice: scored afresh, it never crowds out the short ones.
         return list(self._ranked(norm, lang) if len(norm) <= SHORT else self._rank(norm, lang))
 

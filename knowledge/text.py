@@ -1,7 +1,9 @@
-"""Text normalisation and tokens, the same for the knowledge base and for what users type.
+"""How a message is read, and the normalisation and tokens shared by the knowledge base and what users type.
 
-Both sides go through the same functions, so a rule here (full width, Traditional
-characters, accents, a typo-tolerant stem) helps matching without touching content.
+`read(raw)` reads a message once: cleaned and cut, normalised, its typed-label key and its language,
+in one Utterance that everything downstream takes. Content goes through the same functions, so a rule
+here (full width, Traditional characters, accents, a typo-tolerant stem) helps matching without
+touching content.
 """
 from __future__ import annotations
 
@@ -9,36 +11,87 @@ import importlib.util
 import json
 import re
 import unicodedata
-from functools import lru_cache, wraps
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+from knowledge.language import HAN, LANGS, detect_lowered, has_cjk, lower
+from knowledge.memo import short_memo
+
+_CJK_RUN = re.compile(f"[{HAN}]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
-_NOT_WORD = re.compile(r"[^\w\u3400-\u4dbf\u4e00-\u9fff]+")
+_NOT_WORD = re.compile(rf"[^\w{HAN}]+")
 _SPACES = re.compile(r"\s+")
 _ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff]")  # Latin letters that may carry accents
 
+# What is matched of a message; the rest is read past (and the user told). The longest real question
+# seen is under 400 characters, and scoring costs about linearly in the words it has not seen before
+# (each is spell-corrected): 2,000 characters of random words took 50-85 ms, 500 take under a third.
+MAX_CHARS = 500
+HEAD_CHARS = 200  # of a cut message, what is kept of its beginning; the rest of MAX_CHARS is its end
+# Control and format characters (bidi overrides, zero-width marks), lone surrogates and private-use
+# characters: invisible at best, markup- or encoding-breaking at worst.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\ud800-\udfff\ue000-\uf8ff]"
+)
 
-SHORT = 300  # characters: a text up to this long is remembered by short_memo (a question, not an essay)
+
+@dataclass(frozen=True)
+class Utterance:
+    """One message as read: what every step from routing to scoring takes, so none reads it again."""
+
+    raw: str = field(repr=False)  # as it arrived (not in a repr: it may hold a personal number)
+    text: str  # cleaned (see clean), at most MAX_CHARS of it
+    cut: bool  # whether text is only the two ends of a longer message
+    norm: str  # normalize(text): the form every comparison uses
+    key: str  # label_key(text): how it is compared with a button's label or a step word
+    lang: str | None  # the language it is written in (knowledge.language), None for a command or no sign
+
+    def retold(self, text: str) -> Utterance:
+        """The same message with its text rewritten (a personal number masked): its language and cut
+        are what the user sent, its forms are the new text's."""
+        norm = normalize(text)
+        return replace(self, text=text, norm=norm, key=_compact(norm, text))
 
 
-def short_memo(maxsize: int = 8192):
-    """lru_cache for a pure function of one text, applied to short texts only: citizens repeat the
-    same short questions, while a long text is rarely seen twice and would only crowd the cache."""
+def read(raw: str | None) -> Utterance:
+    """The one reading of a message, shared by every step that looks at it."""
+    return _read(raw or "")
 
-    def wrap(fn):
-        cached = lru_cache(maxsize=maxsize)(fn)
 
-        @wraps(fn)
-        def remembered(text: str):
-            return cached(text) if len(text) <= SHORT else fn(text)
+@short_memo()
+def _read(raw: str) -> Utterance:
+    text, cut = clean(raw)
+    lowered = lower(text)
+    norm = _spaced(_fold_lowered(lowered))
+    lang = detect_lowered(lowered) if text and not text.startswith("/") else None
+    return Utterance(raw, text, cut, norm, _compact(norm, text), lang)
 
-        remembered.cache_info = cached.cache_info
-        remembered.cache_clear = cached.cache_clear
-        return remembered
 
-    return wrap
+def norm_of(said: Utterance | str) -> str:
+    """The normalised form of a message already read, or of a text (content, a part of a question)."""
+    return said.norm if isinstance(said, Utterance) else normalize(said)
+
+
+def key_of(said: Utterance | str) -> str:
+    """The typed-label key of a message already read, or of a text (a label, a step word)."""
+    return said.key if isinstance(said, Utterance) else label_key(said)
+
+
+def clean(text: str | None) -> tuple[str, bool]:
+    """Text without control or bidi-override characters, at most MAX_CHARS of it; and whether it was cut.
+
+    A long message keeps its beginning and its end: a citizen's story usually comes first and the
+    question last ("... so which buttons do I press?")."""
+    if not text:
+        return "", False
+    if len(text) <= MAX_CHARS:
+        return _INVISIBLE.sub(" ", text).strip(), False
+    # never scan a huge text character by character: only the two ends are looked at
+    head = _INVISIBLE.sub(" ", text[: MAX_CHARS * 2]).strip()[:HEAD_CHARS]
+    tail = _INVISIBLE.sub(" ", text[-MAX_CHARS * 2:]).strip()[-(MAX_CHARS - HEAD_CHARS - 1):]
+    return f"{head} {tail}".strip(), True
 
 
 def _unaccent_table() -> dict[int, str]:
@@ -64,8 +117,8 @@ _STOP = {
         "do does did doing done to of in on at by for with from and or but so if then than that this these those there "
         "please pls just really actually anyway also still yet any some about into up out "
         "would could should will shall may might must have has had get got u ur ok okay "
-        "just really actually anyway also still yet any some about like kind sort lot lots thing things stuff "
-        "one two three thats theres dont doesnt didnt cant wont im ive id youre its "
+        "like kind sort lot lots thing things stuff "
+        "one two three thats theres dont doesnt didnt cant wont ive id youre "
         "his her hers him himself herself myself yourself ourselves themselves "
         "t s d ll re ve m".split()  # what is left of "can't", "he's", "we'll" once the apostrophe splits them
     ),
@@ -110,10 +163,6 @@ def to_simplified(text: str) -> str:
     return text.translate(_simplified_table())
 
 
-def has_cjk(text: str) -> bool:
-    return CJK.search(text) is not None
-
-
 def phrase_needle(phrase: str) -> tuple[str, bool]:
     """How a normalised phrase is looked for in normalised text: a Chinese one as it is, a Latin one as
     whole words (padded with spaces, to be looked for in the text padded the same way); and which."""
@@ -128,7 +177,10 @@ def has_phrase(norm: str, needle: tuple[str, bool]) -> bool:
 
 def fold(text: str) -> str:
     """Case, width, accents and Traditional Chinese folded away; punctuation kept."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    return _fold_lowered(lower(text))
+
+
+def _fold_lowered(text: str) -> str:
     if has_cjk(text):
         text = to_simplified(text)
     if _ACCENTED.search(text):
@@ -139,7 +191,24 @@ def fold(text: str) -> str:
 @short_memo()
 def normalize(text: str) -> str:
     """fold() plus punctuation to single spaces: the form every comparison uses."""
-    return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text).replace("_", " "))).strip()
+    return _spaced(fold(text))
+
+
+def _spaced(folded: str) -> str:
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", folded.replace("_", " "))).strip()
+
+
+@lru_cache(maxsize=8192)  # labels and step words recur on every message of a procedure
+def label_key(text: str) -> str:
+    """How typed text and a label (a button's, a step word) are compared: normalised, spaces gone too,
+    so that "好的，下一步", "好的 下一步" and "okay next" / "ok next" compare by their letters alone (a
+    whole message is compared, so this cannot glue two words of a longer question into a false match).
+    Text with no letters at all ("👍") is its own key: it must not press every other such button."""
+    return _compact(normalize(text), text)
+
+
+def _compact(norm: str, text: str) -> str:
+    return norm.replace(" ", "") or text.strip()
 
 
 FAMILIES_FILE = Path(__file__).resolve().parent / "families.yaml"
@@ -171,7 +240,7 @@ def read_families(path: Path = FAMILIES_FILE) -> tuple[dict[str, str], dict[str,
             problems.append(f"{where}: must list its words per language (en, es, zh)")
             continue
         for lang, members in langs.items():
-            if lang not in ("en", "es", "zh") or not isinstance(members, list):
+            if lang not in LANGS or not isinstance(members, list):
                 problems.append(f"{where}.{lang}: unknown language or not a list")
                 continue
             for member in members:

@@ -25,9 +25,9 @@ from bot.buttons import step_tag
 from bot.dialogue import Dialogue
 from bot.messages import Message
 from bot.store import Store
+from knowledge.language import LANGS
 
 ROOT = Path(__file__).resolve().parent.parent
-LANGS = ("en", "es", "zh")
 QUESTION = {"en": "When is the annual review?", "es": "¿Cuándo es la revisión anual?", "zh": "社保年审是几月份？"}
 TOPIC = "review-months"  # what QUESTION is answered with
 FLOW, STEP1, STEP2 = "annual_review", "route", "alipay_more"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.kb import LANGS, load
+from knowledge.kb import load
+from knowledge.language import LANGS
 
 HELDOUT = sorted((Path(__file__).resolve().parent.parent / "bench" / "heldout").glob("*.jsonl"))
 

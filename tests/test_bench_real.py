@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.kb import LANGS, load
+from knowledge.kb import load
+from knowledge.language import LANGS
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = REPO / "bench" / "real"

@@ -16,11 +16,11 @@ import yaml
 from bot import render
 from conversations.loader import load_flows
 from knowledge.kb import load
+from knowledge.language import LANGS
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = load()
 FLOWS = load_flows()
-LANGS = ("en", "es", "zh")
 SOURCES = yaml.safe_load((ROOT / "knowledge" / "sources.yaml").read_text(encoding="utf-8"))
 
 

@@ -13,7 +13,8 @@ import pytest
 from bot import buttons as bt
 from bot import render
 from bot.dialogue import STALE, Dialogue
-from bot.messages import LANGS, Reply
+from bot.messages import Reply
+from knowledge.language import LANGS
 from bot.store import Store
 from conversations import events as ev
 from conversations import words

@@ -7,7 +7,7 @@ import pytest
 
 from conversations.diagram import mermaid, short_label
 from conversations.loader import load_flows
-from conversations.model import LANGS
+from knowledge.language import LANGS
 from conversations.words import label
 
 FLOWS = load_flows()

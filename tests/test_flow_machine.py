@@ -10,7 +10,8 @@ import pytest
 from conversations.events import Back, Cancel, Choose, Continue, Done, Next, Restart, Start, Tick
 from conversations.loader import load_flows
 from conversations.machine import NotApplicable, State, advance, fits, start
-from conversations.model import LANGS, Flow
+from conversations.model import Flow
+from knowledge.language import LANGS
 
 FLOWS = load_flows()
 FLOW_IDS = sorted(FLOWS)

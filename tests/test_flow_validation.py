@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conversations.loader import FlowError, load_flows
-from conversations.model import LANGS
+from knowledge.language import LANGS
 from conversations.validate import default_sources, validate_flows
 
 SOURCES = {"doc-000", "doc-001"}

@@ -6,8 +6,8 @@ import pytest
 from conversations.events import SIMPLE, Back, Cancel, Choose, Continue, Done, Next, Restart, Start, Tick
 from conversations.loader import build_flow, load_flows
 from conversations.machine import State, advance, start
-from conversations.model import LANGS
-from conversations.normal import key
+from knowledge.language import LANGS
+from knowledge.text import label_key as key
 from conversations.words import (
     LABELS,
     SYNONYMS,

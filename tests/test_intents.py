@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot import intents
-from knowledge.text import SHORT
+from knowledge.memo import SHORT
 
 
 @pytest.mark.parametrize("name, text, lang", [

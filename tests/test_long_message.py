@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import string
 
-from bot.dialogue import MAX_CHARS
+from knowledge.text import MAX_CHARS
 from bot.render import say
 
 
@@ -23,9 +23,9 @@ def test_only_a_bounded_prefix_of_a_long_message_is_scored(dialogue, monkeypatch
     scored = []
     score = dialogue.matcher.score
 
-    def recording(text, *args, **kwargs):
-        scored.append(text)
-        return score(text, *args, **kwargs)
+    def recording(said, *args, **kwargs):
+        scored.append(getattr(said, "text", said))  # a message read (an Utterance) or a text
+        return score(said, *args, **kwargs)
 
     monkeypatch.setattr(dialogue.matcher, "score", recording)
     reply = dialogue.say("u1", random_words(2000))

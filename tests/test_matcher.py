@@ -5,7 +5,8 @@ from collections import Counter
 
 import pytest
 
-from knowledge.kb import LANGS, load
+from knowledge.kb import load
+from knowledge.language import LANGS
 from knowledge.matcher import THRESHOLDS, Candidate, Matcher, Thresholds, decide
 from knowledge.text import normalize, tokens
 
@@ -431,7 +432,7 @@ def test_a_remembered_ranking_is_the_same_as_a_fresh_one_and_cannot_be_spoilt(ma
 
 
 def test_only_short_questions_are_remembered():
-    from knowledge.text import SHORT
+    from knowledge.memo import SHORT
 
     fresh = Matcher(load())
     story = "my mother is 80 and lives alone and her phone is old and " * (SHORT // 50) + "when is the annual review"

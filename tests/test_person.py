@@ -7,8 +7,8 @@ import pytest
 
 from bot import render
 from bot.pause import Switch
+from knowledge.language import LANGS
 
-LANGS = ("en", "es", "zh")
 QUESTION = {"en": "When is the annual review?", "es": "¿Cuándo es la revisión anual?", "zh": "社保年审是几月份？"}
 MISS = {"en": "How do I bake bread?", "es": "¿Cómo se cocina una paella?", "zh": "怎么烤面包？"}
 BUREAU = {"SOCIALBOT_CONTACT_NAME": "Chengdu social insurance bureau", "SOCIALBOT_CONTACT_PHONE": "028-12333",

@@ -8,8 +8,8 @@ import pytest
 from bot import render
 from bot.buttons import step_tag
 from bot.store import Store
+from knowledge.language import LANGS
 
-LANGS = ("en", "es", "zh")
 START = {"en": "I want to do the company annual review", "es": "Quiero hacer la revisión anual de la empresa",
          "zh": "企业社保年审"}
 NEXT = {"en": "next", "es": "siguiente", "zh": "下一步"}

@@ -14,11 +14,10 @@ from bot import render
 from conversations.events import SIMPLE
 from conversations import words
 from bot.store import Store
+from knowledge.language import LANGS
 from tests.fake_bot_api import FakeBotApi, parse_html
 # The real Application long polling the fake server, as in test_telegram.py.
 from tests.test_telegram import api, bot, new_dialogue, settings_for  # noqa: F401  (fixtures)
-
-LANGS = ("en", "es", "zh")
 
 
 def step_of(text: str, lang: str) -> tuple[int, int] | None:

@@ -234,7 +234,7 @@ def test_families_file_is_valid_and_a_clash_is_reported(tmp_path):
 
 
 def test_short_memo_remembers_short_texts_only():
-    from knowledge.text import SHORT, short_memo
+    from knowledge.memo import SHORT, short_memo
 
     calls = []
 
@@ -252,7 +252,7 @@ def test_short_memo_remembers_short_texts_only():
 
 
 def test_normalize_gives_the_same_answer_remembered_or_not():
-    from knowledge.text import SHORT
+    from knowledge.memo import SHORT
 
     short = "¿Cuándo es la REVISIÓN anual?"
     assert normalize(short) == normalize(short) == "cuando es la revision anual"

@@ -43,6 +43,7 @@ from bot.messages import LANGS, Button, Message, Reply, hint_language
 from bot.reminders import due, next_window
 from bot.store import KEEP_OFFERS, StoreUnavailable, now
 from conversations.events import Continue
+from knowledge.language import LANGS
 
 log = logging.getLogger(__name__)
 
