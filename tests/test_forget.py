@@ -210,10 +210,10 @@ def test_a_failure_path_logs_no_number(core, caplog, monkeypatch):
 def test_a_failure_before_masking_logs_no_number(core, caplog, monkeypatch):
     import bot.dialogue
 
-    def broken(text):
+    def broken(text):  # reading the message (its language among the rest) fails before masking
         raise ValueError(f"cannot detect the language of {text!r}")
 
-    monkeypatch.setattr(bot.dialogue, "detect", broken)
+    monkeypatch.setattr(bot.dialogue, "read", broken)
     caplog.set_level(logging.DEBUG)
     reply = core.say("u", f"my ID is {ID_NUMBER}, phone {PHONE}")
     assert reply.kind == "error"
