@@ -11,10 +11,15 @@ from bot import buttons as bt
 from bot import intents, render
 from bot.messages import Button
 from conversations import events as ev
-from conversations import machine
+from conversations import machine, words
 from conversations import progress as counting
 
 _FLAGS = ("paused", "resume_asked")  # how a place was last shown, not where it is
+
+
+def continue_button(flow_id: str, step: str | None, lang: str) -> Button:
+    """"Continue" back to the step a user left for a question, a person or another procedure."""
+    return Button(words.LABELS["continue"][lang], bt.encode(bt.Step.on(flow_id, ev.Continue(), step)))
 
 
 def park(state: dict | None) -> dict | None:
@@ -52,10 +57,7 @@ class Places:
 
     def _in(self, turn) -> machine.State | None:
         """The procedure the user is in, when it is one the content still has."""
-        stored = turn.user.flow_state
-        if stored and stored.get("flow") in self.flows:
-            return machine.State.from_dict(stored)
-        return None
+        return turn.place
 
     def _ask_switch(self, flow, choice: str | None, current: machine.State, turn):
         """Another procedure asked for while in one: which one, and the place kept either way."""

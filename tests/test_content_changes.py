@@ -51,3 +51,23 @@ def test_a_malformed_stored_place_is_dropped_not_fatal(dialogue):
     _strand(dialogue, "u4", {"flow": FLOW, "step": 7})
     reply = dialogue.say("u4", "hello")
     assert reply.kind != "error"
+
+
+@pytest.mark.parametrize("lang, text", [("en", "Next"), ("es", "Siguiente"), ("zh", "下一步")])
+def test_a_removed_procedure_is_said_politely_in_the_users_language(dialogue, lang, text):
+    dialogue.say("u5", "/start", lang=lang)
+    _strand(dialogue, "u5", {"flow": "withdrawn_procedure", "step": "s1", "path": []})
+    reply = dialogue.say("u5", text)  # a step word, with no procedure left to move
+    assert reply.kind != "error" and reply.lang == lang and reply.flow is None
+    assert render.say("place_gone", lang) in reply.text
+    assert dialogue.store.user("u5").flow_state is None
+
+
+def test_a_button_of_a_removed_procedure_is_not_fatal(dialogue):
+    from bot import buttons as bt
+    from conversations.events import Next
+
+    _strand(dialogue, "u6", {"flow": "withdrawn_procedure", "step": "s1", "path": []})
+    reply = dialogue.say("u6", button=bt.encode(bt.Step.on("withdrawn_procedure", Next(), "s1")))
+    assert reply.kind == "error" and render.say("unknown_button", "en") in reply.text
+    assert render.say("place_gone", "en") in reply.text and reply.flow is None

@@ -12,8 +12,9 @@ import pytest
 
 from bot import buttons as bt
 from bot import render
-from bot.dialogue import STALE, Dialogue
+from bot.dialogue import Dialogue
 from bot.messages import Reply
+from bot.procedures import STALE
 from knowledge.language import LANGS
 from bot.store import Store
 from conversations import events as ev
@@ -322,7 +323,7 @@ def test_a_number_picks_a_choice_of_a_step_and_one_out_of_range_is_just_text(dia
 def test_the_fallback_lists_the_closest_topics(dialogue, monkeypatch):
     """decide() is stubbed to a fallback with near candidates, so this does not depend on tuning."""
     near = (Candidate("card-uses", 0.25), Candidate("labor-security-card", 0.22), Candidate("greeting", 0.2, "smalltalk"))
-    monkeypatch.setattr("bot.dialogue.decide", lambda candidates, **_: Decision("fallback", None, 0.25, near))
+    monkeypatch.setattr("bot.answers.decide", lambda candidates, **_: Decision("fallback", None, 0.25, near))
     reply = dialogue.say("u1", "something quite unclear about a card")
     assert reply.kind == "fallback" and reply.fallback
     assert say("fallback", "en") in reply.text and say("closest", "en") in reply.text
