@@ -121,7 +121,7 @@ class Matcher:
         self.dense = dense or None
         self.fusion = fusion if self.dense is not None else LEXICAL
         self.kinds = {t.id: t.kind for t in entries}
-        self.anchored = frozenset(t.id for t in entries if getattr(t, "anchored", False))
+        self.anchored = frozenset(t.id for t in entries if t.anchored)
         self.fold = {k: v for k, v in (fold or {}).items() if v in self.kinds}
         topic_tokens: dict[str, set[str]] = defaultdict(set)
         strength: dict[tuple[str, str], float] = defaultdict(float)  # (topic, token) -> how firmly it belongs
